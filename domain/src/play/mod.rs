@@ -1,0 +1,6 @@
+//! Plays as data: an ordered list of steps, each with a channel, a template, a delay and a
+//! condition. Loaded from TOML or JSON; two built-ins, `linkedin-first` and `email-first`.
+
+mod model;
+
+pub use model::{Condition, Delay, DelayError, Play, PlayStep};

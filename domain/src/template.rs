@@ -1,0 +1,1 @@
+//! Templates with `{{variable}}` placeholders, rendered from a lead's profile.
