@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The pure domain of plera: aggregates, events, plays, templates, the quota policy and the ports.
 //!
 //! Nothing in this crate performs I/O, reads a clock or draws global randomness: time arrives as
@@ -7,6 +8,7 @@
 pub mod ids;
 pub mod lead;
 pub mod note;
+pub mod out_of_office;
 pub mod play;
 pub mod ports;
 pub mod quota;

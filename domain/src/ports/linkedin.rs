@@ -202,8 +202,11 @@ impl GatewayErrorKind {
             "already_invited_recently" | "cannot_resend_within_24hrs" => CannotInviteLeadYet,
             "already_connected" => AlreadyConnected,
             "no_connection_with_recipient" => NotConnected,
-            "invalid_recipient" | "blocked_recipient" | "user_unreachable"
-            | "cannot_invite_attendee" | "not_allowed_inmail" => RecipientRefused,
+            "invalid_recipient"
+            | "blocked_recipient"
+            | "user_unreachable"
+            | "cannot_invite_attendee"
+            | "not_allowed_inmail" => RecipientRefused,
             "action_already_performed" => AlreadyPerformed,
             "too_many_characters" => NoteTooLong,
             "insufficient_credits" => InsufficientCredits,
@@ -278,23 +281,79 @@ mod tests {
     #[test]
     fn every_documented_slug_is_classified() {
         let cases = [
-            (422, "invalid_recipient", Disposition::SkipStep(SkipReason::RecipientRefused)),
-            (422, "no_connection_with_recipient", Disposition::SkipStep(SkipReason::NotConnected)),
-            (422, "blocked_recipient", Disposition::SkipStep(SkipReason::RecipientRefused)),
-            (422, "user_unreachable", Disposition::SkipStep(SkipReason::RecipientRefused)),
+            (
+                422,
+                "invalid_recipient",
+                Disposition::SkipStep(SkipReason::RecipientRefused),
+            ),
+            (
+                422,
+                "no_connection_with_recipient",
+                Disposition::SkipStep(SkipReason::NotConnected),
+            ),
+            (
+                422,
+                "blocked_recipient",
+                Disposition::SkipStep(SkipReason::RecipientRefused),
+            ),
+            (
+                422,
+                "user_unreachable",
+                Disposition::SkipStep(SkipReason::RecipientRefused),
+            ),
             (422, "action_already_performed", Disposition::AlreadyDone),
-            (422, "not_allowed_inmail", Disposition::SkipStep(SkipReason::RecipientRefused)),
+            (
+                422,
+                "not_allowed_inmail",
+                Disposition::SkipStep(SkipReason::RecipientRefused),
+            ),
             (422, "insufficient_credits", Disposition::Fail),
-            (422, "cannot_resend_within_24hrs", Disposition::SkipStep(SkipReason::CannotInviteYet)),
-            (422, "limit_exceeded", Disposition::PauseAccount(WarningKind::RateLimited)),
-            (422, "already_invited_recently", Disposition::SkipStep(SkipReason::CannotInviteYet)),
-            (422, "already_connected", Disposition::SkipStep(SkipReason::AlreadyConnected)),
-            (422, "cannot_invite_attendee", Disposition::SkipStep(SkipReason::RecipientRefused)),
+            (
+                422,
+                "cannot_resend_within_24hrs",
+                Disposition::SkipStep(SkipReason::CannotInviteYet),
+            ),
+            (
+                422,
+                "limit_exceeded",
+                Disposition::PauseAccount(WarningKind::RateLimited),
+            ),
+            (
+                422,
+                "already_invited_recently",
+                Disposition::SkipStep(SkipReason::CannotInviteYet),
+            ),
+            (
+                422,
+                "already_connected",
+                Disposition::SkipStep(SkipReason::AlreadyConnected),
+            ),
+            (
+                422,
+                "cannot_invite_attendee",
+                Disposition::SkipStep(SkipReason::RecipientRefused),
+            ),
             (422, "too_many_characters", Disposition::Fail),
-            (429, "too_many_requests", Disposition::PauseAccount(WarningKind::RateLimited)),
-            (401, "disconnected_account", Disposition::PauseAccount(WarningKind::SessionExpired)),
-            (401, "account_restricted", Disposition::PauseAccount(WarningKind::Restricted)),
-            (401, "checkpoint_error", Disposition::PauseAccount(WarningKind::SessionExpired)),
+            (
+                429,
+                "too_many_requests",
+                Disposition::PauseAccount(WarningKind::RateLimited),
+            ),
+            (
+                401,
+                "disconnected_account",
+                Disposition::PauseAccount(WarningKind::SessionExpired),
+            ),
+            (
+                401,
+                "account_restricted",
+                Disposition::PauseAccount(WarningKind::Restricted),
+            ),
+            (
+                401,
+                "checkpoint_error",
+                Disposition::PauseAccount(WarningKind::SessionExpired),
+            ),
             (500, "provider_error", Disposition::Retry),
             (503, "no_client_session", Disposition::Retry),
             (503, "network_down", Disposition::Retry),

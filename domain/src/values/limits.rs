@@ -39,8 +39,16 @@ impl Limits {
     pub fn validate(&self) -> Result<(), LimitsError> {
         let checks = [
             ("daily_invites", self.daily_invites, Self::MAX_DAILY_INVITES),
-            ("daily_messages", self.daily_messages, Self::MAX_DAILY_MESSAGES),
-            ("weekly_invites", self.weekly_invites, Self::MAX_WEEKLY_INVITES),
+            (
+                "daily_messages",
+                self.daily_messages,
+                Self::MAX_DAILY_MESSAGES,
+            ),
+            (
+                "weekly_invites",
+                self.weekly_invites,
+                Self::MAX_WEEKLY_INVITES,
+            ),
         ];
         for (field, value, ceiling) in checks {
             if value > ceiling {

@@ -118,7 +118,9 @@ mod tests {
             WorkingHours::parse("9am", "17:00"),
             Err(WorkingHoursError::BadTime(_))
         ));
-        assert!(serde_json::from_str::<WorkingHours>(r#"{"start":"25:00","end":"26:00"}"#).is_err());
+        assert!(
+            serde_json::from_str::<WorkingHours>(r#"{"start":"25:00","end":"26:00"}"#).is_err()
+        );
     }
 
     #[test]
