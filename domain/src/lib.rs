@@ -5,6 +5,7 @@
 //! `at` values inside commands, ids are passed in, and every "random" choice is a pure function of
 //! a seed handed in by the caller (see [`seed`]). That is what makes a simulation replayable.
 
+pub mod campaign;
 pub mod ids;
 pub mod lead;
 pub mod note;
@@ -16,6 +17,7 @@ pub mod seed;
 pub mod sender;
 pub mod template;
 pub mod values;
+pub mod workspace;
 
 /// The version written into every event's `event_version`; bump it together with an upcaster.
 pub const EVENT_VERSION: &str = "1";
