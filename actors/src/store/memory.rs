@@ -1,0 +1,163 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use plera_domain::ids::AccountId;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::{sender_action_of, EventLog, NewEvent, SenderAction, StoreError, StoredEvent};
+
+/// An event log in memory: the reference behaviour for tests; lost with the process.
+#[derive(Default)]
+pub struct MemoryEventLog {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    events: Vec<StoredEvent>,
+    last_sequence: HashMap<(String, String), u64>,
+    fail_next: usize,
+}
+
+impl MemoryEventLog {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes the next `n` appends fail as a database failure would (for fault tests).
+    pub fn fail_next_appends(&self, n: usize) {
+        self.lock().fail_next = n;
+    }
+
+    /// Every stored event, in position order.
+    pub fn all(&self) -> Vec<StoredEvent> {
+        self.lock().events.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A poisoned lock only means a test thread panicked; the data is still consistent because
+        // every mutation below completes before the guard drops.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[async_trait]
+impl EventLog for MemoryEventLog {
+    async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if inner.fail_next > 0 {
+            inner.fail_next -= 1;
+            return Err(StoreError::Backend("injected failure".into()));
+        }
+        // Check every aggregate's expected sequence before writing anything: all or nothing.
+        let mut expected: HashMap<(String, String), u64> = HashMap::new();
+        for e in &events {
+            let key = (e.aggregate_type.clone(), e.aggregate_id.clone());
+            let last = *expected
+                .get(&key)
+                .or_else(|| inner.last_sequence.get(&key))
+                .unwrap_or(&0);
+            if e.sequence != last + 1 {
+                return Err(StoreError::Conflict {
+                    aggregate_type: e.aggregate_type.clone(),
+                    aggregate_id: e.aggregate_id.clone(),
+                });
+            }
+            expected.insert(key, e.sequence);
+        }
+        for e in events {
+            let position = inner.events.len() as u64 + 1;
+            inner
+                .last_sequence
+                .insert((e.aggregate_type.clone(), e.aggregate_id.clone()), e.sequence);
+            inner.events.push(StoredEvent {
+                position,
+                aggregate_type: e.aggregate_type,
+                aggregate_id: e.aggregate_id,
+                sequence: e.sequence,
+                event_type: e.event_type,
+                event_version: e.event_version,
+                payload: e.payload,
+            });
+        }
+        Ok(())
+    }
+
+    async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let inner = self.lock();
+        let start = (after as usize).min(inner.events.len());
+        Ok(inner.events[start..].iter().take(limit).cloned().collect())
+    }
+
+    async fn load(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .events
+            .iter()
+            .filter(|e| e.aggregate_type == aggregate_type && e.aggregate_id == aggregate_id)
+            .cloned()
+            .collect())
+    }
+
+    async fn sender_actions(
+        &self,
+        account: &AccountId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<SenderAction>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .events
+            .iter()
+            .filter_map(|e| sender_action_of(&e.event_type, &e.payload))
+            .filter(|a| &a.account_id == account && a.at >= since)
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ev(id: &str, seq: u64) -> NewEvent {
+        NewEvent {
+            aggregate_type: "t".into(),
+            aggregate_id: id.into(),
+            sequence: seq,
+            event_type: "E".into(),
+            event_version: "1".into(),
+            payload: json!({}),
+        }
+    }
+
+    #[tokio::test]
+    async fn appends_are_all_or_nothing_and_ordered() {
+        let log = MemoryEventLog::new();
+        log.append(vec![ev("a", 1), ev("b", 1), ev("a", 2)])
+            .await
+            .unwrap();
+        let conflict = log.append(vec![ev("b", 2), ev("a", 2)]).await;
+        assert!(matches!(conflict, Err(StoreError::Conflict { .. })));
+        let all = log.read_after(0, 100).await.unwrap();
+        assert_eq!(
+            all.iter().map(|e| e.position).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+        assert_eq!(log.read_after(2, 100).await.unwrap().len(), 1);
+        assert_eq!(log.load("t", "a").await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_injected_failure_writes_nothing() {
+        let log = MemoryEventLog::new();
+        log.fail_next_appends(1);
+        assert!(log.append(vec![ev("a", 1)]).await.is_err());
+        assert!(log.read_after(0, 10).await.unwrap().is_empty());
+        log.append(vec![ev("a", 1)]).await.unwrap();
+    }
+}

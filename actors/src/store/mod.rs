@@ -1,0 +1,135 @@
+//! The event log port: what the runtime needs from an event store, and an in-memory one.
+//!
+//! Events keep cqrs-es's shape (aggregate type and id, sequence, event type and version, JSON
+//! payload) and gain a global position: one total order that every reader (restart, replay,
+//! export, projections) sees. Appends are atomic across aggregates, so one commit can carry the
+//! events of many leads (group commit) with optimistic concurrency per aggregate.
+
+mod memory;
+mod record;
+
+pub use memory::MemoryEventLog;
+pub use record::{decode, Tracked};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use plera_domain::ids::AccountId;
+use plera_domain::values::Action;
+use serde_json::Value;
+use thiserror::Error;
+
+/// An event about to be appended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvent {
+    /// `Aggregate::TYPE` of its aggregate.
+    pub aggregate_type: String,
+    /// Its aggregate's id.
+    pub aggregate_id: String,
+    /// Its place in the aggregate's stream, from 1.
+    pub sequence: u64,
+    /// The event's name (`DomainEvent::event_type`).
+    pub event_type: String,
+    /// The event's schema version.
+    pub event_version: String,
+    /// The event as JSON.
+    pub payload: Value,
+}
+
+/// An event as stored, with its global position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    /// Position in the global order, from 1, gap-free within one store.
+    pub position: u64,
+    /// `Aggregate::TYPE` of its aggregate.
+    pub aggregate_type: String,
+    /// Its aggregate's id.
+    pub aggregate_id: String,
+    /// Its place in the aggregate's stream.
+    pub sequence: u64,
+    /// The event's name.
+    pub event_type: String,
+    /// The event's schema version.
+    pub event_version: String,
+    /// The event as JSON.
+    pub payload: Value,
+}
+
+/// Why the store refused or failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StoreError {
+    /// Another writer appended to this aggregate first (optimistic concurrency).
+    #[error("concurrent write to {aggregate_type} {aggregate_id}")]
+    Conflict {
+        /// The aggregate type.
+        aggregate_type: String,
+        /// The aggregate id.
+        aggregate_id: String,
+    },
+    /// The database failed; nothing of the append was written.
+    #[error("event store failure: {0}")]
+    Backend(String),
+    /// A stored event could not be read back as the type it claims to be.
+    #[error("stored event at position {position} is unreadable: {reason}")]
+    Corrupt {
+        /// Its position.
+        position: u64,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// A LinkedIn action a sender started (a `StepStarted` of an invite or a message), as quotas count it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SenderAction {
+    /// The sender.
+    pub account_id: AccountId,
+    /// Invite or message.
+    pub action: Action,
+    /// When it started.
+    pub at: DateTime<Utc>,
+}
+
+/// The event log the runtime writes to and rebuilds from.
+#[async_trait]
+pub trait EventLog: Send + Sync + 'static {
+    /// Appends `events` atomically: all or nothing. For each aggregate the first new event's
+    /// sequence must directly follow the stored last one, else [`StoreError::Conflict`].
+    async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError>;
+
+    /// Up to `limit` events with position greater than `after`, in position order. A reader
+    /// that follows positions never skips an event, even with concurrent writers.
+    async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Every event of one aggregate, in sequence order.
+    async fn load(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The LinkedIn actions `account` started at or after `since`: what a restarted sender's
+    /// quota must count.
+    async fn sender_actions(
+        &self,
+        account: &AccountId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<SenderAction>, StoreError>;
+}
+
+/// Reads the `SenderAction` a stored or new `StepStarted` event stands for, if it is one.
+pub fn sender_action_of(event_type: &str, payload: &Value) -> Option<SenderAction> {
+    if event_type != "StepStarted" {
+        return None;
+    }
+    let action: Action = serde_json::from_value(payload.get("action")?.clone()).ok()?;
+    if !action.is_linkedin() {
+        return None;
+    }
+    let account_id = AccountId::new(payload.get("account_id")?.as_str()?);
+    let at: DateTime<Utc> = serde_json::from_value(payload.get("at")?.clone()).ok()?;
+    Some(SenderAction {
+        account_id,
+        action,
+        at,
+    })
+}
