@@ -13,6 +13,9 @@ mod pause;
 mod status;
 mod warning;
 
+#[cfg(test)]
+mod tests;
+
 pub use aggregate::{Connection, SenderAccount};
 pub use commands::SenderAccountCommand;
 pub use cooldown::{
