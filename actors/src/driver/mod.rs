@@ -1,0 +1,18 @@
+//! The sequence driver: holds every lead's sequence in memory, knows when each next step is due,
+//! asks the lead's sender for a slot, and runs the step protocol of DESIGN §3.3 with group
+//! commits: all `StepStarted` of one tick in one append, then the gateway calls, then all
+//! outcomes in one append. Work due at the same instant runs in a fixed order, so a simulation
+//! reproduces its log exactly.
+
+mod actor;
+mod book;
+mod inbound;
+mod render;
+mod schedule_index;
+mod steps;
+
+pub use actor::{DriverActor, DriverMsg, DriverReply};
+pub use book::{Book, EnrollOptions, LeadSpec};
+pub use inbound::IngestOutcome;
+pub use schedule_index::{DueIndex, DueKey};
+pub use steps::{CrashPoint, CrashPoints, NoCrashes, TickReport};
