@@ -5,10 +5,15 @@
 //! outcome is reconciled before anything else starts, a reply stops the sequence in the same
 //! command and a duplicate delivery changes nothing.
 
+mod aggregate;
 mod commands;
 mod error;
 mod events;
 
+pub use aggregate::{Enrollment, LeadSequence, PendingState, PendingStep, Retry, SequenceStatus};
 pub use commands::LeadSequenceCommand;
 pub use error::LeadSequenceError;
 pub use events::{LeadSequenceEvent, SkipReason, StopReason};
+
+#[cfg(test)]
+mod tests;
