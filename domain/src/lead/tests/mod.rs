@@ -3,4 +3,5 @@
 
 mod aggregate;
 mod event_json;
+mod schedule;
 mod support;
