@@ -38,6 +38,11 @@ impl DueIndex {
         }
     }
 
+    /// When `key` comes due, if it is scheduled.
+    pub fn when(&self, key: &DueKey) -> Option<DateTime<Utc>> {
+        self.when.get(key).copied()
+    }
+
     /// Forgets `key`.
     pub fn remove(&mut self, key: &DueKey) {
         if let Some(old) = self.when.remove(key) {

@@ -1,0 +1,210 @@
+//! The actix shell around the driver's [`Book`]: one message at a time, each to completion, so a
+//! reply and a tick never interleave — a reply is either recorded before a step's `StepStarted`
+//! (and the step is refused) or after it.
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use plera_domain::campaign::CampaignCommand;
+use plera_domain::ids::{AccountId, CampaignId, LeadId, SequenceId, WorkspaceId};
+use plera_domain::lead::{LeadSequence, StopReason};
+use plera_domain::ports::InboundEvent;
+use plera_domain::workspace::{WorkspaceCommand, WorkspaceEvent};
+
+use super::book::{Book, EnrollOptions, LeadSpec};
+use super::inbound::IngestOutcome;
+use super::steps::TickReport;
+use crate::engine::EngineError;
+use crate::store::NewEvent;
+
+/// The actor owning every sequence, campaign and workspace of the process.
+pub struct DriverActor {
+    book: Option<Box<Book>>,
+}
+
+impl DriverActor {
+    /// An actor around a loaded book.
+    pub fn new(book: Book) -> Self {
+        Self {
+            book: Some(Box::new(book)),
+        }
+    }
+}
+
+impl Actor for DriverActor {
+    type Context = Context<Self>;
+}
+
+/// Messages to the driver.
+pub enum DriverMsg {
+    /// Run what is due.
+    Tick(DateTime<Utc>),
+    /// When is anything due next?
+    NextDue,
+    /// Enroll leads.
+    Enroll {
+        /// Workspace.
+        workspace: WorkspaceId,
+        /// Campaign.
+        campaign: CampaignId,
+        /// Leads.
+        leads: Vec<LeadSpec>,
+        /// Options.
+        options: EnrollOptions,
+        /// Now.
+        now: DateTime<Utc>,
+    },
+    /// Create a campaign.
+    CreateCampaign(CampaignCommand),
+    /// A workspace command, committed with `extra` events.
+    Workspace {
+        /// Workspace.
+        workspace: WorkspaceId,
+        /// Command.
+        command: WorkspaceCommand,
+        /// Events that must commit with it.
+        extra: Vec<NewEvent>,
+    },
+    /// Which workspace started the flow with this token digest?
+    StateOwner(String),
+    /// Stop a lead.
+    StopLead {
+        /// Workspace.
+        workspace: WorkspaceId,
+        /// Lead.
+        lead: LeadId,
+        /// Why.
+        reason: StopReason,
+        /// Now.
+        now: DateTime<Utc>,
+    },
+    /// Inbound provider event.
+    Ingest {
+        /// Workspace.
+        workspace: WorkspaceId,
+        /// The event.
+        event: InboundEvent,
+        /// Now.
+        now: DateTime<Utc>,
+    },
+    /// A sender may grant again (resumed or reconnected).
+    WakeSender(AccountId, DateTime<Utc>),
+    /// Read a lead's sequences.
+    Sequences(WorkspaceId, LeadId),
+    /// Read a workspace's mailbox address.
+    Mailbox(WorkspaceId, plera_domain::ids::MailboxId),
+}
+
+/// Answers of the driver.
+pub enum DriverReply {
+    /// To `Tick`.
+    Tick(TickReport),
+    /// To `NextDue`.
+    NextDue(Option<DateTime<Utc>>),
+    /// To `Enroll`.
+    Enrolled(Vec<SequenceId>),
+    /// To `CreateCampaign`.
+    Campaign(CampaignId),
+    /// To `Workspace`.
+    WorkspaceEvents(Vec<WorkspaceEvent>),
+    /// To `StateOwner`.
+    Owner(Option<WorkspaceId>),
+    /// To `Ingest`.
+    Ingested(IngestOutcome),
+    /// To `Sequences`.
+    Sequences(Vec<(SequenceId, LeadSequence)>),
+    /// To `Mailbox`.
+    Mailbox(Option<String>),
+    /// To the rest.
+    Done,
+}
+
+impl Message for DriverMsg {
+    type Result = Result<DriverReply, EngineError>;
+}
+
+impl Handler<DriverMsg> for DriverActor {
+    type Result = AtomicResponse<Self, Result<DriverReply, EngineError>>;
+
+    fn handle(&mut self, msg: DriverMsg, _ctx: &mut Self::Context) -> Self::Result {
+        let Some(mut book) = self.book.take() else {
+            return AtomicResponse::new(Box::pin(actix::fut::ready(Err(
+                EngineError::SystemDown,
+            ))));
+        };
+        let work = async move {
+            let result = match msg {
+                DriverMsg::Tick(now) => book.tick(now).await.map(DriverReply::Tick),
+                DriverMsg::NextDue => Ok(DriverReply::NextDue(book.next_due())),
+                DriverMsg::Enroll {
+                    workspace,
+                    campaign,
+                    leads,
+                    options,
+                    now,
+                } => book
+                    .enroll(&workspace, &campaign, leads, options, now)
+                    .await
+                    .map(DriverReply::Enrolled),
+                DriverMsg::CreateCampaign(cmd) => {
+                    book.create_campaign(cmd).await.map(DriverReply::Campaign)
+                }
+                DriverMsg::Workspace {
+                    workspace,
+                    command,
+                    extra,
+                } => book
+                    .workspace_command(&workspace, command, extra)
+                    .await
+                    .map(DriverReply::WorkspaceEvents),
+                DriverMsg::StateOwner(digest) => Ok(DriverReply::Owner(
+                    book.state_owner.get(&digest).cloned(),
+                )),
+                DriverMsg::StopLead {
+                    workspace,
+                    lead,
+                    reason,
+                    now,
+                } => book
+                    .stop_lead(&workspace, &lead, reason, now)
+                    .await
+                    .map(|_| DriverReply::Done),
+                DriverMsg::Ingest {
+                    workspace,
+                    event,
+                    now,
+                } => book
+                    .ingest(&workspace, event, now)
+                    .await
+                    .map(DriverReply::Ingested),
+                DriverMsg::WakeSender(account, now) => {
+                    book.wake_sender(&account, now);
+                    Ok(DriverReply::Done)
+                }
+                DriverMsg::Sequences(workspace, lead) => {
+                    let list = book
+                        .by_lead
+                        .get(&(workspace, lead))
+                        .map(|ids| {
+                            ids.iter()
+                                .filter_map(|id| {
+                                    book.sequences.get(id).map(|t| (id.clone(), t.state.clone()))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    Ok(DriverReply::Sequences(list))
+                }
+                DriverMsg::Mailbox(workspace, mailbox) => Ok(DriverReply::Mailbox(
+                    book.mailbox_address(&workspace, &mailbox),
+                )),
+            };
+            (book, result)
+        };
+        AtomicResponse::new(Box::pin(actix::fut::wrap_future::<_, Self>(work).map(
+            |(book, result), actor, _ctx| {
+                actor.book = Some(book);
+                result
+            },
+        )))
+    }
+}

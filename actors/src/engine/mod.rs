@@ -1,0 +1,620 @@
+//! The `Engine`: plera's in-process API. A `Send + Sync + Clone` handle with plain async
+//! methods and typed errors; the actors behind it run on a private actix system.
+
+mod builder;
+mod error;
+mod registry;
+
+pub use builder::EngineBuilder;
+pub use error::EngineError;
+pub use registry::Registry;
+
+use actix::Addr;
+use chrono::{DateTime, Duration, Utc};
+use plera_domain::campaign::CampaignCommand;
+use plera_domain::ids::{
+    AccountId, CampaignId, LeadId, MailboxId, OwnerId, ProviderAccountId, SequenceId, WorkspaceId,
+};
+use plera_domain::lead::{LeadSequence, StopReason};
+use plera_domain::play::Play;
+use plera_domain::ports::{Clock, IdSource, InboundEvent};
+use plera_domain::quota::{QuotaPolicy, Usage};
+use plera_domain::sender::{
+    PauseReason, Readiness, SenderAccount, SenderAccountCommand, SenderStatus,
+};
+use plera_domain::values::{Limits, Tier, WorkingHours};
+use plera_domain::workspace::{WorkspaceCommand, WorkspaceEvent};
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, Mutex};
+
+use crate::driver::{
+    DriverActor, DriverMsg, DriverReply, EnrollOptions, IngestOutcome, LeadSpec, TickReport,
+};
+use crate::sender::{SenderActor, SenderDesk, SenderMsg, SenderReply};
+use crate::store::{EventLog, Tracked};
+use crate::system::ActorSystem;
+
+/// How long a hosted-auth state token stays valid.
+pub const CONNECTION_TTL: Duration = Duration::minutes(30);
+
+/// The link a user follows to connect (or reconnect) a LinkedIn account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConnectionLink {
+    /// The hosted-auth URL to send the user to.
+    pub url: String,
+    /// The opaque, single-use state token (the provider hands it back on completion).
+    pub state: String,
+    /// When the token stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for ConnectionLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token completes a connection: it never goes to logs.
+        f.debug_struct("ConnectionLink")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the workspace chose for a newly connected sender.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SenderSettings {
+    /// LinkedIn subscription.
+    pub tier: Tier,
+    /// Limits; the tier's defaults when `None`.
+    pub limits: Option<Limits>,
+    /// IANA time zone.
+    pub timezone: chrono_tz::Tz,
+    /// Local working hours.
+    pub working_hours: WorkingHours,
+    /// Whether the limits ramp up (new account).
+    pub warm_up: bool,
+}
+
+/// A campaign to create.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CampaignSpec {
+    /// Its id (chosen by the caller, or generated).
+    pub id: Option<CampaignId>,
+    /// Display name.
+    pub name: String,
+    /// The play.
+    pub play: Play,
+    /// Senders whose quota it draws on.
+    pub senders: Vec<AccountId>,
+    /// Mailbox for email steps.
+    pub mailbox: Option<MailboxId>,
+}
+
+/// A sender as the API shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SenderView {
+    /// Its id.
+    pub account: AccountId,
+    /// Connected, paused, restricted, needs reconnect, disconnected.
+    pub status: SenderStatus,
+    /// Whether invite and message steps can run.
+    pub readiness: Readiness,
+    /// The limits in force.
+    pub limits: Option<Limits>,
+    /// Today's use.
+    pub usage: Option<Usage>,
+    /// The full aggregate, for anything else.
+    pub account_state: SenderAccount,
+}
+
+struct Inner {
+    system: Mutex<Option<ActorSystem>>,
+    driver: Addr<DriverActor>,
+    registry: Registry,
+    log: Arc<dyn EventLog>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+    policy: QuotaPolicy,
+    seed: u64,
+    auth_base_url: String,
+    deterministic_tokens: bool,
+}
+
+/// The handle to a running engine. Cheap to clone; every clone talks to the same engine.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl Engine {
+    /// Starts building an engine.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    async fn driver(&self, msg: DriverMsg) -> Result<DriverReply, EngineError> {
+        self.inner
+            .driver
+            .send(msg)
+            .await
+            .map_err(|_| EngineError::SystemDown)?
+    }
+
+    async fn sender(
+        &self,
+        workspace: &WorkspaceId,
+        account: &AccountId,
+        msg: SenderMsg,
+    ) -> Result<SenderReply, EngineError> {
+        if !self.inner.registry.belongs_to(account, workspace) {
+            return Err(EngineError::not_found("sender", account.as_str()));
+        }
+        let addr = self
+            .inner
+            .registry
+            .get(account)
+            .ok_or_else(|| EngineError::not_found("sender", account.as_str()))?;
+        addr.send(msg).await.map_err(|_| EngineError::SystemDown)?
+    }
+
+    fn new_token(&self) -> String {
+        if self.inner.deterministic_tokens {
+            let n = self.inner.ids.next_id("state");
+            format!(
+                "{:016x}{:016x}",
+                plera_domain::seed::mix(self.inner.seed, &["state", &n]),
+                plera_domain::seed::mix(self.inner.seed, &["state2", &n])
+            )
+        } else {
+            crate::id_source::random_hex(32)
+        }
+    }
+
+    /// Begins connecting a LinkedIn account (or reconnecting `reconnect`): returns the hosted-auth
+    /// link with a fresh single-use state token. Only the token's digest is recorded.
+    pub async fn start_connection(
+        &self,
+        workspace: &WorkspaceId,
+        owner: &OwnerId,
+        reconnect: Option<&AccountId>,
+    ) -> Result<ConnectionLink, EngineError> {
+        if workspace.as_str().is_empty() || owner.as_str().is_empty() {
+            return Err(EngineError::InvalidInput("workspace and owner are required".into()));
+        }
+        if let Some(a) = reconnect {
+            if !self.inner.registry.belongs_to(a, workspace) {
+                return Err(EngineError::not_found("sender", a.as_str()));
+            }
+        }
+        let now = self.now();
+        let state = self.new_token();
+        let expires_at = now + CONNECTION_TTL;
+        self.driver(DriverMsg::Workspace {
+            workspace: workspace.clone(),
+            command: WorkspaceCommand::RequestConnection {
+                workspace_id: workspace.clone(),
+                state_digest: digest(&state),
+                owner: owner.clone(),
+                reconnect: reconnect.cloned(),
+                expires_at,
+                at: now,
+            },
+            extra: Vec::new(),
+        })
+        .await?;
+        Ok(ConnectionLink {
+            url: format!("{}?state={state}", self.inner.auth_base_url),
+            state,
+            expires_at,
+        })
+    }
+
+    /// Completes a connection flow: records `AccountConnected` (or the reconnect) and starts the
+    /// sender's actor. A wrong, reused or expired state is refused and nothing is recorded.
+    pub async fn complete_connection(
+        &self,
+        state: &str,
+        provider_account_id: &ProviderAccountId,
+        settings: SenderSettings,
+    ) -> Result<AccountId, EngineError> {
+        let now = self.now();
+        let digest = digest(state);
+        let DriverReply::Owner(owner) = self.driver(DriverMsg::StateOwner(digest.clone())).await?
+        else {
+            return Err(EngineError::SystemDown);
+        };
+        let workspace =
+            owner.ok_or(EngineError::Workspace(plera_domain::workspace::WorkspaceError::UnknownState))?;
+        let limits = settings.limits.unwrap_or_else(|| settings.tier.default_limits());
+        limits
+            .validate()
+            .map_err(|e| EngineError::Sender(e.into()))?;
+        let new_id = AccountId::new(self.inner.ids.next_id("acc"));
+        let mut extra = Vec::new();
+        // A new sender's AccountConnected commits with the workspace's ConnectionCompleted, so a
+        // spent token always has its sender and a sender always its spent token.
+        let is_reconnect = self.pending_reconnect(&workspace, &digest).await?;
+        if is_reconnect.is_none() {
+            let decision = Tracked::<SenderAccount>::default()
+                .decide(
+                    new_id.as_str(),
+                    SenderAccountCommand::Connect {
+                        workspace_id: workspace.clone(),
+                        account_id: new_id.clone(),
+                        provider_account_id: provider_account_id.clone(),
+                        owner: OwnerId::new(""),
+                        tier: settings.tier,
+                        limits,
+                        timezone: settings.timezone,
+                        working_hours: settings.working_hours,
+                        warm_up: settings.warm_up,
+                        at: now,
+                    },
+                )
+                .await
+                .map_err(EngineError::Sender)?;
+            extra = decision.records;
+        }
+        let DriverReply::WorkspaceEvents(events) = self
+            .driver(DriverMsg::Workspace {
+                workspace: workspace.clone(),
+                command: WorkspaceCommand::CompleteConnection {
+                    state_digest: digest,
+                    account_id: new_id.clone(),
+                    at: now,
+                },
+                extra,
+            })
+            .await?
+        else {
+            return Err(EngineError::SystemDown);
+        };
+        let account = events
+            .iter()
+            .find_map(|e| match e {
+                WorkspaceEvent::ConnectionCompleted { account_id, .. } => Some(account_id.clone()),
+                _ => None,
+            })
+            .unwrap_or(new_id);
+        if is_reconnect.is_some() {
+            self.sender(&workspace, &account, SenderMsg::Command(SenderAccountCommand::Reconnect { at: now }))
+                .await?;
+            self.driver(DriverMsg::WakeSender(account.clone(), now)).await?;
+        } else {
+            self.spawn_sender(account.clone(), workspace).await?;
+        }
+        Ok(account)
+    }
+
+    async fn pending_reconnect(
+        &self,
+        workspace: &WorkspaceId,
+        digest: &str,
+    ) -> Result<Option<AccountId>, EngineError> {
+        let events = self
+            .inner
+            .log
+            .load("workspace", workspace.as_str())
+            .await?;
+        let mut reconnect = None;
+        for e in events {
+            if let Ok(WorkspaceEvent::ConnectionRequested {
+                state_digest,
+                reconnect: r,
+                ..
+            }) = crate::store::decode::<WorkspaceEvent>(&e)
+            {
+                if state_digest == digest {
+                    reconnect = r;
+                }
+            }
+        }
+        Ok(reconnect)
+    }
+
+    pub(crate) async fn spawn_sender(
+        &self,
+        account: AccountId,
+        workspace: WorkspaceId,
+    ) -> Result<(), EngineError> {
+        let log = Arc::clone(&self.inner.log);
+        let policy = self.inner.policy.clone();
+        let seed = self.inner.seed;
+        let now = self.now();
+        let id = account.clone();
+        let addr = {
+            let guard = self.inner.system.lock().unwrap_or_else(|e| e.into_inner());
+            let system = guard.as_ref().ok_or(EngineError::SystemDown)?;
+            let fut = system.run(move || async move {
+                let desk = SenderDesk::load(id, log, policy, seed, now).await?;
+                Ok::<_, EngineError>(actix::Actor::start(SenderActor::new(desk)))
+            });
+            drop(guard);
+            fut
+        }
+        .await
+        .map_err(|_| EngineError::SystemDown)??;
+        self.inner.registry.insert(account.clone(), workspace, addr);
+        self.driver(DriverMsg::WakeSender(account, now)).await?;
+        Ok(())
+    }
+
+    /// Changes a sender's limits.
+    pub async fn change_limits(
+        &self,
+        workspace: &WorkspaceId,
+        account: &AccountId,
+        limits: Limits,
+    ) -> Result<(), EngineError> {
+        let at = self.now();
+        self.sender(workspace, account, SenderMsg::Command(SenderAccountCommand::ChangeLimits { limits, at }))
+            .await?;
+        self.driver(DriverMsg::WakeSender(account.clone(), at)).await?;
+        Ok(())
+    }
+
+    /// Pauses a sender until the user resumes it.
+    pub async fn pause_sender(
+        &self,
+        workspace: &WorkspaceId,
+        account: &AccountId,
+    ) -> Result<(), EngineError> {
+        let at = self.now();
+        self.sender(
+            workspace,
+            account,
+            SenderMsg::Command(SenderAccountCommand::Pause {
+                reason: PauseReason::User,
+                until: None,
+                at,
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Resumes a paused sender (not one whose session expired: reconnect that one).
+    pub async fn resume_sender(
+        &self,
+        workspace: &WorkspaceId,
+        account: &AccountId,
+    ) -> Result<(), EngineError> {
+        let at = self.now();
+        self.sender(workspace, account, SenderMsg::Command(SenderAccountCommand::Resume { at }))
+            .await?;
+        self.driver(DriverMsg::WakeSender(account.clone(), at)).await?;
+        Ok(())
+    }
+
+    /// Disconnects a sender: it sends nothing more and its waiting leads stop.
+    pub async fn disconnect_sender(
+        &self,
+        workspace: &WorkspaceId,
+        account: &AccountId,
+    ) -> Result<(), EngineError> {
+        let at = self.now();
+        self.sender(workspace, account, SenderMsg::Command(SenderAccountCommand::Disconnect { at }))
+            .await?;
+        self.driver(DriverMsg::WakeSender(account.clone(), at)).await?;
+        Ok(())
+    }
+
+    /// Registers a mailbox for the workspace's email steps.
+    pub async fn register_mailbox(
+        &self,
+        workspace: &WorkspaceId,
+        mailbox: &MailboxId,
+        address: &str,
+    ) -> Result<(), EngineError> {
+        let at = self.now();
+        self.driver(DriverMsg::Workspace {
+            workspace: workspace.clone(),
+            command: WorkspaceCommand::RegisterMailbox {
+                workspace_id: workspace.clone(),
+                mailbox_id: mailbox.clone(),
+                address: address.to_string(),
+                at,
+            },
+            extra: Vec::new(),
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Creates a campaign running `spec.play` over `spec.senders` (and the mailbox).
+    pub async fn create_campaign(
+        &self,
+        workspace: &WorkspaceId,
+        spec: CampaignSpec,
+    ) -> Result<CampaignId, EngineError> {
+        let at = self.now();
+        let id = spec
+            .id
+            .unwrap_or_else(|| CampaignId::new(self.inner.ids.next_id("camp")));
+        let reply = self
+            .driver(DriverMsg::CreateCampaign(CampaignCommand::Create {
+                workspace_id: workspace.clone(),
+                campaign_id: id,
+                name: spec.name,
+                play: spec.play,
+                senders: spec.senders,
+                mailbox_id: spec.mailbox,
+                at,
+            }))
+            .await?;
+        match reply {
+            DriverReply::Campaign(id) => Ok(id),
+            _ => Err(EngineError::SystemDown),
+        }
+    }
+
+    /// Enrolls one lead.
+    pub async fn enroll(
+        &self,
+        workspace: &WorkspaceId,
+        campaign: &CampaignId,
+        lead: LeadSpec,
+        options: EnrollOptions,
+    ) -> Result<SequenceId, EngineError> {
+        let mut ids = self
+            .enroll_many(workspace, campaign, vec![lead], options)
+            .await?;
+        ids.pop().ok_or(EngineError::SystemDown)
+    }
+
+    /// Enrolls many leads in one commit: all of them or none.
+    pub async fn enroll_many(
+        &self,
+        workspace: &WorkspaceId,
+        campaign: &CampaignId,
+        leads: Vec<LeadSpec>,
+        options: EnrollOptions,
+    ) -> Result<Vec<SequenceId>, EngineError> {
+        let now = self.now();
+        match self
+            .driver(DriverMsg::Enroll {
+                workspace: workspace.clone(),
+                campaign: campaign.clone(),
+                leads,
+                options,
+                now,
+            })
+            .await?
+        {
+            DriverReply::Enrolled(ids) => Ok(ids),
+            _ => Err(EngineError::SystemDown),
+        }
+    }
+
+    /// Stops a lead's active sequence.
+    pub async fn stop_lead(
+        &self,
+        workspace: &WorkspaceId,
+        lead: &LeadId,
+        reason: StopReason,
+    ) -> Result<(), EngineError> {
+        let now = self.now();
+        self.driver(DriverMsg::StopLead {
+            workspace: workspace.clone(),
+            lead: lead.clone(),
+            reason,
+            now,
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Takes an inbound provider event (reply, acceptance, account status); duplicates of a
+    /// delivery change nothing.
+    pub async fn ingest(
+        &self,
+        workspace: &WorkspaceId,
+        event: InboundEvent,
+    ) -> Result<IngestOutcome, EngineError> {
+        let now = self.now();
+        match self
+            .driver(DriverMsg::Ingest {
+                workspace: workspace.clone(),
+                event,
+                now,
+            })
+            .await?
+        {
+            DriverReply::Ingested(o) => Ok(o),
+            _ => Err(EngineError::SystemDown),
+        }
+    }
+
+    /// A sender's status, readiness and today's use.
+    pub async fn sender_status(
+        &self,
+        workspace: &WorkspaceId,
+        account: &AccountId,
+    ) -> Result<SenderView, EngineError> {
+        let now = self.now();
+        match self
+            .sender(workspace, account, SenderMsg::Snapshot { now })
+            .await?
+        {
+            SenderReply::Snapshot(state, usage) => Ok(SenderView {
+                account: account.clone(),
+                status: state.status(),
+                readiness: state.readiness_at(now),
+                limits: state.limits(),
+                usage,
+                account_state: *state,
+            }),
+            _ => Err(EngineError::SystemDown),
+        }
+    }
+
+    /// Every sender of the workspace.
+    pub fn senders(&self, workspace: &WorkspaceId) -> Vec<AccountId> {
+        self.inner
+            .registry
+            .all()
+            .into_iter()
+            .filter(|(_, w)| w == workspace)
+            .map(|(a, _)| a)
+            .collect()
+    }
+
+    /// A lead's sequences in the workspace (oldest first).
+    pub async fn lead_sequences(
+        &self,
+        workspace: &WorkspaceId,
+        lead: &LeadId,
+    ) -> Result<Vec<(SequenceId, LeadSequence)>, EngineError> {
+        match self
+            .driver(DriverMsg::Sequences(workspace.clone(), lead.clone()))
+            .await?
+        {
+            DriverReply::Sequences(list) => Ok(list),
+            _ => Err(EngineError::SystemDown),
+        }
+    }
+
+    /// Runs everything due now (the simulator and tests drive the engine this way; in
+    /// production the builder's auto-tick does it).
+    pub async fn tick(&self) -> Result<TickReport, EngineError> {
+        let now = self.now();
+        match self.driver(DriverMsg::Tick(now)).await? {
+            DriverReply::Tick(r) => Ok(r),
+            _ => Err(EngineError::SystemDown),
+        }
+    }
+
+    /// When anything is next due.
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, EngineError> {
+        match self.driver(DriverMsg::NextDue).await? {
+            DriverReply::NextDue(t) => Ok(t),
+            _ => Err(EngineError::SystemDown),
+        }
+    }
+
+    /// Stops the engine after the work in flight: a message being handled completes (every
+    /// actor handles one message to completion), then the actor system stops.
+    pub async fn shutdown(self) {
+        // A no-op message queues behind whatever the driver is doing: once it answers, no tick
+        // is half-way.
+        let _ = self.inner.driver.send(DriverMsg::NextDue).await;
+        let system = self
+            .inner
+            .system
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(mut system) = system {
+            let _ = tokio::task::spawn_blocking(move || system.stop()).await;
+        }
+    }
+}
+
+/// SHA-256 of a state token, hex: what the log keeps instead of the token.
+pub fn digest(state: &str) -> String {
+    Sha256::digest(state.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
