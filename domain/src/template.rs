@@ -306,6 +306,17 @@ mod tests {
         assert_eq!(t.render(&&map).unwrap(), "CTO");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics_and_plain_text_renders_as_is(text in "[^{]{0,40}|\\PC{0,80}") {
+            if let Ok(t) = Template::parse(&text) {
+                if !text.contains("{{") {
+                    proptest::prop_assert_eq!(t.render(&BTreeMap::new()).unwrap(), text);
+                }
+            }
+        }
+    }
+
     #[test]
     fn display_and_from_str_keep_the_source() {
         let t: Template = "Hi {{ first_name }}".parse().unwrap();
