@@ -131,15 +131,20 @@ impl std::str::FromStr for Delay {
         if t == "0" {
             return Ok(Delay::minutes(0));
         }
-        let (num, unit) = t.split_at(t.len().saturating_sub(1));
+        // Split off the last *character*, not byte: a multi-byte unit such as "3é" must be a
+        // `Malformed` error, not a panic on a char boundary.
+        let Some(unit) = t.chars().last() else {
+            return Err(DelayError::Malformed(s.to_owned()));
+        };
+        let num = &t[..t.len() - unit.len_utf8()];
         let n: u64 = num
             .trim()
             .parse()
             .map_err(|_| DelayError::Malformed(s.to_owned()))?;
         let per = match unit {
-            "d" => 24 * 60,
-            "h" => 60,
-            "m" => 1,
+            'd' => 24 * 60,
+            'h' => 60,
+            'm' => 1,
             _ => return Err(DelayError::Malformed(s.to_owned())),
         };
         let minutes = n.saturating_mul(per);
@@ -160,5 +165,18 @@ impl<'de> Deserialize<'de> for Delay {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::fmt::Display for Condition {
+    /// As written in a play file, so error messages quote what the user wrote.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Condition::Always => f.write_str("always"),
+            Condition::IfAccepted => f.write_str("if_accepted"),
+            Condition::IfNotAcceptedWithin(days) => write!(f, "if_not_accepted_within = {days}"),
+            Condition::IfEmailKnown => f.write_str("if_email_known"),
+            Condition::IfNoReply => f.write_str("if_no_reply"),
+        }
     }
 }
