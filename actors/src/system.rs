@@ -37,20 +37,29 @@ impl ActorSystem {
     }
 
     /// Runs `make` on the system's thread (where actors may be started) and returns its result.
-    pub(crate) async fn run<F, Fut, T>(&self, make: F) -> Result<T, SystemDown>
+    pub(crate) fn run<F, Fut, T>(
+        &self,
+        make: F,
+    ) -> impl Future<Output = Result<T, SystemDown>> + Send + 'static
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = T> + 'static,
         T: Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let spawned = self.system.arbiter().spawn(async move {
-            let _ = tx.send(make().await);
+        // The closure is sent to the system's thread; the future it makes stays there (it may
+        // hold actor addresses and other thread-local things).
+        let spawned = self.system.arbiter().spawn_fn(move || {
+            actix::spawn(async move {
+                let _ = tx.send(make().await);
+            });
         });
-        if !spawned {
-            return Err(SystemDown);
+        async move {
+            if !spawned {
+                return Err(SystemDown);
+            }
+            rx.await.map_err(|_| SystemDown)
         }
-        rx.await.map_err(|_| SystemDown)
     }
 
     /// Stops the system and waits for its thread.

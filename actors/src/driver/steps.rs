@@ -64,7 +64,6 @@ struct Started {
     card: Option<SenderCard>,
     rendered: Rendered,
     email_to: Option<String>,
-    at: DateTime<Utc>,
 }
 
 enum CallResult {
@@ -390,7 +389,6 @@ impl Book {
                 card: None,
                 rendered,
                 email_to: Some(to),
-                at: now,
             });
         }
         Ok(())
@@ -556,7 +554,6 @@ impl Book {
                 card,
                 rendered,
                 email_to: None,
-                at: now,
             });
         }
         Ok(ok)
@@ -801,7 +798,6 @@ impl Book {
                     card: None,
                     rendered,
                     email_to: None,
-                    at: now,
                 };
                 let cmd = self.sent_command(&s, now);
                 self.stage(batch, id, cmd).await?;

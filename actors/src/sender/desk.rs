@@ -148,14 +148,19 @@ impl SenderDesk {
                     tz,
                     hours,
                 };
-                let mut quota =
-                    SenderQuota::new(profile, self.policy.clone(), self.seed, self.id.as_str());
-                if let Some(old) = self.quota.take() {
-                    for (action, at) in old.log().entries() {
-                        quota.record(action, at);
+                match self.quota.take() {
+                    // Keep the counted actions: only the limits change after a connect.
+                    Some(mut quota) => {
+                        quota.set_limits(limits);
+                        Some(quota)
                     }
+                    None => Some(SenderQuota::new(
+                        profile,
+                        self.policy,
+                        self.seed,
+                        self.id.as_str(),
+                    )),
                 }
-                Some(quota)
             }
             _ => None,
         };
