@@ -13,6 +13,8 @@ pub mod warm_up;
 pub mod window;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 use chrono::{DateTime, TimeDelta, Utc};
