@@ -1,1 +1,5 @@
-//! plera-adapters
+#![warn(missing_docs)]
+//! plera-adapters: the outside world behind the domain's ports (event stores, LinkedIn and email
+//! gateways, the `plera` CLI), including the deterministic sandbox used by tests and simulations.
+
+pub mod sandbox;

@@ -1,0 +1,190 @@
+//! LinkedIn's own enforcement on one sender account: hard caps per day (of the account's time
+//! zone) and per rolling 7 days, refusals, and the restriction that follows pushing past them.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use plera_domain::ids::{AccountId, ProviderAccountId};
+use plera_domain::ports::{GatewayError, GatewayErrorKind};
+use plera_domain::values::Tier;
+
+use super::config::{RestrictionPolicy, TierCaps};
+use super::session::{Blackout, Session};
+
+/// How long sends are remembered: enough for the rolling week and the longest local day.
+const MEMORY: Duration = Duration::days(8);
+
+/// One sender account as LinkedIn sees it.
+#[derive(Clone, Debug)]
+pub(crate) struct Account {
+    /// The provider's id of the account; a send naming another one is refused.
+    pub provider: ProviderAccountId,
+    /// Sets the caps and the note length.
+    pub tier: Tier,
+    /// Whose days the daily caps count.
+    pub tz: Tz,
+    /// The session, which may expire.
+    pub session: Session,
+    invites: Vec<DateTime<Utc>>,
+    messages: Vec<DateTime<Utc>>,
+    refusals: Vec<DateTime<Utc>>,
+    restriction: Blackout,
+}
+
+/// What became of a send refused over a cap.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Refusal {
+    /// The answer to give.
+    pub error: GatewayError,
+    /// The restriction this push caused, as `(from, until)`.
+    pub restricted: Blackout,
+}
+
+impl Account {
+    /// A fresh account connected at `now`.
+    pub fn new(provider: ProviderAccountId, tier: Tier, tz: Tz, now: DateTime<Utc>) -> Self {
+        Self {
+            provider,
+            tier,
+            tz,
+            session: Session::new(now),
+            invites: Vec::new(),
+            messages: Vec::new(),
+            refusals: Vec::new(),
+            restriction: None,
+        }
+    }
+
+    /// The latest restriction, as `(from, until)`.
+    pub fn restriction(&self) -> Blackout {
+        self.restriction
+    }
+
+    /// Refuses any send from a restricted account or an expired session.
+    pub fn check_standing(&self, id: &AccountId, now: DateTime<Utc>) -> Result<(), GatewayError> {
+        if let Some((from, until)) = self.restriction {
+            if from <= now && now < until {
+                return Err(GatewayError::new(
+                    GatewayErrorKind::Restricted,
+                    format!(
+                        "account_restricted: {id} is restricted until {}",
+                        until.to_rfc3339()
+                    ),
+                ));
+            }
+        }
+        if self.session.is_expired(now) {
+            return Err(GatewayError::new(
+                GatewayErrorKind::SessionExpired,
+                format!("disconnected_account: the session of {id} expired; reconnect the account"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses an invite over the daily or the rolling weekly cap.
+    pub fn check_invite_caps(
+        &self,
+        caps: TierCaps,
+        now: DateTime<Utc>,
+    ) -> Result<(), GatewayError> {
+        if self.today(&self.invites, now) >= caps.daily_invites {
+            return Err(limit(format!(
+                "limit_exceeded: daily invitation limit of {} reached",
+                caps.daily_invites
+            )));
+        }
+        if self.this_week(now) >= caps.weekly_invites {
+            return Err(limit(format!(
+                "limit_exceeded: weekly invitation limit of {} reached",
+                caps.weekly_invites
+            )));
+        }
+        Ok(())
+    }
+
+    /// Refuses a message over the daily cap.
+    pub fn check_message_caps(
+        &self,
+        caps: TierCaps,
+        now: DateTime<Utc>,
+    ) -> Result<(), GatewayError> {
+        if self.today(&self.messages, now) >= caps.daily_messages {
+            return Err(limit(format!(
+                "limit_exceeded: daily message limit of {} reached",
+                caps.daily_messages
+            )));
+        }
+        Ok(())
+    }
+
+    /// Counts a refusal; past the tolerated number within the window, this push restricts the
+    /// account instead (and the refusals start over once it is lifted).
+    pub fn refuse(
+        &mut self,
+        id: &AccountId,
+        policy: RestrictionPolicy,
+        error: GatewayError,
+        now: DateTime<Utc>,
+    ) -> Refusal {
+        self.refusals.retain(|at| *at > now - policy.window);
+        let tolerated = usize::try_from(policy.tolerated_refusals).unwrap_or(usize::MAX);
+        if self.refusals.len() < tolerated {
+            self.refusals.push(now);
+            return Refusal {
+                error,
+                restricted: None,
+            };
+        }
+        self.refusals.clear();
+        let until = now + policy.duration;
+        self.restriction = Some((now, until));
+        Refusal {
+            error: GatewayError::new(
+                GatewayErrorKind::Restricted,
+                format!(
+                    "account_restricted: {id} kept pushing past its limits and is restricted until {}",
+                    until.to_rfc3339()
+                ),
+            ),
+            restricted: self.restriction,
+        }
+    }
+
+    /// Counts an invite; returns the share of the weekly cap now used.
+    pub fn record_invite(&mut self, caps: TierCaps, now: DateTime<Utc>) -> f64 {
+        self.invites.retain(|at| *at > now - MEMORY);
+        self.invites.push(now);
+        if caps.weekly_invites == 0 {
+            return 1.0;
+        }
+        (f64::from(self.this_week(now)) / f64::from(caps.weekly_invites)).min(1.0)
+    }
+
+    /// Counts a message.
+    pub fn record_message(&mut self, now: DateTime<Utc>) {
+        self.messages.retain(|at| *at > now - MEMORY);
+        self.messages.push(now);
+    }
+
+    fn today(&self, sends: &[DateTime<Utc>], now: DateTime<Utc>) -> u32 {
+        let day = now.with_timezone(&self.tz).date_naive();
+        count(
+            sends
+                .iter()
+                .filter(|at| at.with_timezone(&self.tz).date_naive() == day),
+        )
+    }
+
+    fn this_week(&self, now: DateTime<Utc>) -> u32 {
+        let since = now - Duration::days(7);
+        count(self.invites.iter().filter(|at| **at > since && **at <= now))
+    }
+}
+
+fn count<I: Iterator>(items: I) -> u32 {
+    u32::try_from(items.count()).unwrap_or(u32::MAX)
+}
+
+fn limit(detail: String) -> GatewayError {
+    GatewayError::new(GatewayErrorKind::LimitExceeded, detail)
+}

@@ -1,0 +1,61 @@
+//! A flaky provider: lost answers are found by reconciliation, transient failures did nothing.
+
+use plera_domain::ports::{GatewayErrorKind, LinkedInGateway};
+use plera_domain::values::Tier;
+
+use super::*;
+
+#[tokio::test]
+async fn reconciliation_by_key_tells_what_really_happened() {
+    let (world, _clock) = world(uncapped(SandboxConfig {
+        fault_rate: 0.5,
+        ..quiet()
+    }));
+    account(&world, "acc-1", Tier::Premium);
+    let leads = leads(&world, 300, &[]);
+    let (mut ok, mut transient, mut lost_done, mut lost_undone) = (0, 0, 0, 0);
+    for lead in &leads {
+        let k = key(lead, 0);
+        let result = world
+            .send_invite(invite("acc-1", lead, k.clone(), None))
+            .await;
+        let found = world.find_invite(&k).await.expect("find never fails");
+        match result {
+            Ok(receipt) => {
+                ok += 1;
+                assert_eq!(found, Some(receipt));
+            }
+            Err(e) if e.kind == GatewayErrorKind::Transient => {
+                transient += 1;
+                assert_eq!(found, None, "a transient failure did nothing");
+            }
+            Err(e) => {
+                assert_eq!(e.kind, GatewayErrorKind::Timeout);
+                match found {
+                    Some(receipt) => {
+                        lost_done += 1;
+                        // The engine's retry after reconciliation is answered, not repeated.
+                        let again = world
+                            .send_invite(invite("acc-1", lead, k.clone(), None))
+                            .await;
+                        assert_eq!(again, Ok(receipt));
+                    }
+                    None => lost_undone += 1,
+                }
+            }
+        }
+    }
+    assert_eq!(
+        lost_undone, 0,
+        "every lost answer here hid a performed invite"
+    );
+    assert!(
+        ok > 100 && transient > 30 && lost_done > 30,
+        "{ok} {transient} {lost_done}"
+    );
+    assert_eq!(
+        world.ledger().len(),
+        ok + lost_done,
+        "the ledger holds exactly what was done"
+    );
+}
