@@ -289,6 +289,12 @@ impl SenderQuota {
         self.actions += 1;
     }
 
+    /// Gives back a slot recorded at `at` whose step never started: the quota counts only
+    /// actions that happened.
+    pub fn unrecord(&mut self, action: Action, at: DateTime<Utc>) {
+        self.log.remove(action, at);
+    }
+
     /// Today's use (the sender's local day of `at`) and the rolling week's.
     pub fn usage_today(&self, at: DateTime<Utc>) -> Usage {
         let tz = self.profile.tz;

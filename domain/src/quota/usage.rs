@@ -55,6 +55,16 @@ impl ActionLog {
         }
     }
 
+    /// Forgets one action recorded at `at` (a slot granted but never used); the latest-instant
+    /// mark stays, which can only make pacing more cautious.
+    pub fn remove(&mut self, action: Action, at: DateTime<Utc>) {
+        if let Some(list) = self.list_mut(action) {
+            if let Some(pos) = list.iter().position(|t| *t == at) {
+                list.remove(pos);
+            }
+        }
+    }
+
     /// Invites whose local day (in `tz`) is `day`.
     pub fn invites_on(&self, day: NaiveDate, tz: Tz) -> u32 {
         count_on(&self.invites, day, tz)
@@ -149,6 +159,18 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn a_released_action_no_longer_counts() {
+        let mut log = ActionLog::new();
+        let at = utc("2026-03-02T10:00:00Z");
+        log.record(Action::Invite, at);
+        log.record(Action::Invite, at);
+        log.remove(Action::Invite, at);
+        assert_eq!(log.invites_in_rolling_week(at), 1);
+        log.remove(Action::Message, at);
+        assert_eq!(log.invites_in_rolling_week(at), 1);
     }
 
     #[test]
