@@ -43,12 +43,19 @@ impl LeadProfile {
 #[async_trait]
 pub trait LeadDirectory: Send + Sync + 'static {
     /// Stores or replaces a profile.
-    async fn put(&self, workspace: &WorkspaceId, lead: &LeadId, profile: LeadProfile)
-        -> Result<(), String>;
+    async fn put(
+        &self,
+        workspace: &WorkspaceId,
+        lead: &LeadId,
+        profile: LeadProfile,
+    ) -> Result<(), String>;
 
     /// A lead's profile.
-    async fn get(&self, workspace: &WorkspaceId, lead: &LeadId)
-        -> Result<Option<LeadProfile>, String>;
+    async fn get(
+        &self,
+        workspace: &WorkspaceId,
+        lead: &LeadId,
+    ) -> Result<Option<LeadProfile>, String>;
 }
 
 /// Profiles in memory.

@@ -14,6 +14,8 @@ mod system;
 
 pub use clock::{SystemClock, VirtualClock};
 pub use driver::{EnrollOptions, IngestOutcome, LeadSpec, TickReport};
-pub use engine::{CampaignSpec, ConnectionLink, Engine, EngineBuilder, EngineError, SenderSettings, SenderView};
+pub use engine::{
+    CampaignSpec, ConnectionLink, Engine, EngineBuilder, EngineError, SenderSettings, SenderView,
+};
 pub use id_source::{RandomIds, SequentialIds};
 pub use leads::{LeadDirectory, LeadProfile, MemoryLeadDirectory};

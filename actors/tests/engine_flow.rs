@@ -18,9 +18,12 @@ use plera_domain::ports::{
 use plera_domain::values::{Action, Channel, ConnectionDegree, Limits, Tier, WorkingHours};
 use std::sync::{Arc, Mutex};
 
+/// What the fake provider received: action, lead (or address), step key, when.
+type Received = (Action, String, StepKey, DateTime<Utc>);
+
 #[derive(Default)]
 struct Recorder {
-    actions: Mutex<Vec<(Action, String, StepKey, DateTime<Utc>)>>,
+    actions: Mutex<Vec<Received>>,
     clock: Mutex<Option<Arc<VirtualClock>>>,
 }
 
@@ -33,7 +36,11 @@ impl Recorder {
             .push((action, lead.to_string(), key.clone(), now));
     }
     fn find(&self, key: &StepKey) -> bool {
-        self.actions.lock().unwrap().iter().any(|(_, _, k, _)| k == key)
+        self.actions
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, _, k, _)| k == key)
     }
 }
 

@@ -127,9 +127,7 @@ impl Handler<DriverMsg> for DriverActor {
 
     fn handle(&mut self, msg: DriverMsg, _ctx: &mut Self::Context) -> Self::Result {
         let Some(mut book) = self.book.take() else {
-            return AtomicResponse::new(Box::pin(actix::fut::ready(Err(
-                EngineError::SystemDown,
-            ))));
+            return AtomicResponse::new(Box::pin(actix::fut::ready(Err(EngineError::SystemDown))));
         };
         let work = async move {
             let result = match msg {
@@ -156,9 +154,9 @@ impl Handler<DriverMsg> for DriverActor {
                     .workspace_command(&workspace, command, extra)
                     .await
                     .map(DriverReply::WorkspaceEvents),
-                DriverMsg::StateOwner(digest) => Ok(DriverReply::Owner(
-                    book.state_owner.get(&digest).cloned(),
-                )),
+                DriverMsg::StateOwner(digest) => {
+                    Ok(DriverReply::Owner(book.state_owner.get(&digest).cloned()))
+                }
                 DriverMsg::StopLead {
                     workspace,
                     lead,
@@ -187,7 +185,9 @@ impl Handler<DriverMsg> for DriverActor {
                         .map(|ids| {
                             ids.iter()
                                 .filter_map(|id| {
-                                    book.sequences.get(id).map(|t| (id.clone(), t.state.clone()))
+                                    book.sequences
+                                        .get(id)
+                                        .map(|t| (id.clone(), t.state.clone()))
                                 })
                                 .collect()
                         })

@@ -22,6 +22,9 @@ use crate::store::{decode, EventLog, NewEvent, StoreError, Tracked};
 
 const READ_BATCH: usize = 5_000;
 
+/// One campaign's leads waiting for a sender, by due time.
+pub(crate) type WaitingLine = BTreeSet<(DateTime<Utc>, SequenceId)>;
+
 /// A lead to enroll.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LeadSpec {
@@ -60,7 +63,7 @@ pub struct Book {
     pub(crate) active_per_sender: HashMap<(CampaignId, AccountId), usize>,
     pub(crate) due: DueIndex,
     /// Leads whose LinkedIn step is due, waiting for their sender: per sender, per campaign.
-    pub(crate) waiting: HashMap<AccountId, BTreeMap<CampaignId, BTreeSet<(DateTime<Utc>, SequenceId)>>>,
+    pub(crate) waiting: HashMap<AccountId, BTreeMap<CampaignId, WaitingLine>>,
     pub(crate) waiting_of: HashMap<SequenceId, (AccountId, CampaignId, DateTime<Utc>, Action)>,
     /// Senders that only the user can unblock; their leads wait without a wake.
     pub(crate) parked: HashSet<AccountId>,
@@ -147,7 +150,10 @@ impl Book {
         for id in ids {
             book.index_sequence(&id);
             let seq = &book.sequences[&id].state;
-            if seq.pending().is_some_and(|p| p.state == PendingState::InFlight) {
+            if seq
+                .pending()
+                .is_some_and(|p| p.state == PendingState::InFlight)
+            {
                 book.needs_unknown.insert(id.clone());
             }
             book.due.set(DueKey::Lead(id), now);
@@ -228,7 +234,8 @@ impl Book {
         else {
             return Err(EngineError::InvalidInput("not a create command".into()));
         };
-        play.validate().map_err(|e| EngineError::Play(e.to_string()))?;
+        play.validate()
+            .map_err(|e| EngineError::Play(e.to_string()))?;
         for s in senders {
             if !self.registry.belongs_to(s, workspace_id) {
                 return Err(EngineError::not_found("sender", s.as_str()));
@@ -281,7 +288,11 @@ impl Book {
     }
 
     /// The address of a workspace's mailbox.
-    pub(crate) fn mailbox_address(&self, workspace: &WorkspaceId, mailbox: &MailboxId) -> Option<String> {
+    pub(crate) fn mailbox_address(
+        &self,
+        workspace: &WorkspaceId,
+        mailbox: &MailboxId,
+    ) -> Option<String> {
         self.workspaces
             .get(workspace)
             .and_then(|w| w.state.mailbox(mailbox))
@@ -390,7 +401,9 @@ impl Book {
                 }
                 SequenceStatus::Stopped {
                     reason: StopReason::Replied,
-                } if !options.force => return Err(EngineError::PreviouslyReplied(lead.to_string())),
+                } if !options.force => {
+                    return Err(EngineError::PreviouslyReplied(lead.to_string()))
+                }
                 SequenceStatus::Stopped {
                     reason: StopReason::OptedOut,
                 } if !options.force => return Err(EngineError::OptedOut(lead.to_string())),
@@ -419,7 +432,7 @@ impl Book {
         ids.iter()
             .filter(matches)
             .find(|id| self.sequences[*id].state.is_active())
-            .or_else(|| ids.iter().filter(matches).last())
+            .or_else(|| ids.iter().rev().find(|id| matches(id)))
             .cloned()
     }
 

@@ -41,7 +41,8 @@ impl Book {
                 text,
                 at,
             } => {
-                let account = account.filter(|_| channel == plera_domain::values::Channel::Linkedin);
+                let account =
+                    account.filter(|_| channel == plera_domain::values::Channel::Linkedin);
                 let Some(id) = self
                     .sequence_of_lead(workspace, &lead, account.as_ref())
                     .or_else(|| self.sequence_of_lead(workspace, &lead, None))
@@ -74,7 +75,11 @@ impl Book {
                     return Ok(IngestOutcome::NoSequence);
                 };
                 let events = self
-                    .command_sequence(&id, LeadSequenceCommand::RecordInviteAccepted { at: now }, now)
+                    .command_sequence(
+                        &id,
+                        LeadSequenceCommand::RecordInviteAccepted { at: now },
+                        now,
+                    )
                     .await?;
                 Ok(if events.is_empty() {
                     IngestOutcome::Duplicate

@@ -23,7 +23,8 @@ pub struct RenderError(pub String);
 
 fn render_one(template: &str, profile: &LeadProfile) -> Result<String, RenderError> {
     let t = Template::parse(template).map_err(|e| RenderError(e.to_string()))?;
-    t.render(&profile.vars).map_err(|e| RenderError(e.to_string()))
+    t.render(&profile.vars)
+        .map_err(|e| RenderError(e.to_string()))
 }
 
 /// Renders a step for a lead; an invite note is checked against the sender tier's length limit.

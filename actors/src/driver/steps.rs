@@ -125,7 +125,8 @@ impl Book {
         let n = batch.records.len();
         if let Err(e) = self.log.append(batch.records).await {
             for id in batch.staged.keys() {
-                self.due.set(DueKey::Lead(id.clone()), Book::store_retry(now));
+                self.due
+                    .set(DueKey::Lead(id.clone()), Book::store_retry(now));
             }
             return Err(EngineError::Store(e));
         }
@@ -153,8 +154,15 @@ impl Book {
                     offers.insert(a);
                 }
                 DueKey::Lead(id) => {
-                    self.advance(&id, now, &mut batch, &mut offers, &mut started, &mut reconcile)
-                        .await?;
+                    self.advance(
+                        &id,
+                        now,
+                        &mut batch,
+                        &mut offers,
+                        &mut started,
+                        &mut reconcile,
+                    )
+                    .await?;
                 }
             }
         }
@@ -307,7 +315,12 @@ impl Book {
                             .insert((not_before, id.clone()));
                         self.waiting_of.insert(
                             id.clone(),
-                            (account.clone(), enrollment.campaign_id.clone(), not_before, action),
+                            (
+                                account.clone(),
+                                enrollment.campaign_id.clone(),
+                                not_before,
+                                action,
+                            ),
                         );
                         let sender_later = self.due_of_sender(&account).is_some_and(|t| t > now);
                         if !self.parked.contains(&account) && !sender_later {
@@ -467,7 +480,14 @@ impl Book {
         for grant in answer.granted {
             self.forget_waiting(&grant.sequence);
             let started_ok = self
-                .start_linkedin(&grant.sequence, grant.action, answer.card.clone(), now, batch, started)
+                .start_linkedin(
+                    &grant.sequence,
+                    grant.action,
+                    answer.card.clone(),
+                    now,
+                    batch,
+                    started,
+                )
                 .await?;
             if !started_ok {
                 self.send_sender(
@@ -503,7 +523,10 @@ impl Book {
         };
         // The sequence may have moved on since it queued (a reply, an acceptance): only start
         // what is still the next step.
-        let NextStep::Run { step, action: a, .. } = next_step(&tracked.state, &play) else {
+        let NextStep::Run {
+            step, action: a, ..
+        } = next_step(&tracked.state, &play)
+        else {
             self.due.set(DueKey::Lead(id.clone()), now);
             return Ok(false);
         };
@@ -568,9 +591,10 @@ impl Book {
                 sequence: s.id.clone(),
                 step: s.step,
             };
-            let lead = self.sequences.get(&s.id).and_then(|t| {
-                t.state.enrollment().map(|e| e.lead_id.clone())
-            });
+            let lead = self
+                .sequences
+                .get(&s.id)
+                .and_then(|t| t.state.enrollment().map(|e| e.lead_id.clone()));
             let mailbox = self
                 .sequences
                 .get(&s.id)
@@ -647,9 +671,9 @@ impl Book {
         let (error, usage) = match result {
             CallResult::Invite(Ok(usage)) => (None, usage),
             CallResult::Message(Ok(())) | CallResult::Email(Ok(())) => (None, None),
-            CallResult::Invite(Err(e)) | CallResult::Message(Err(e)) | CallResult::Email(Err(e)) => {
-                (Some(e), None)
-            }
+            CallResult::Invite(Err(e))
+            | CallResult::Message(Err(e))
+            | CallResult::Email(Err(e)) => (Some(e), None),
         };
         let report = match &error {
             None => StepReport::Done { usage },

@@ -151,7 +151,7 @@ impl EngineBuilder {
             Arc::clone(&self.crash),
             self.call_timeout,
         );
-        let policy = self.policy.clone();
+        let policy = self.policy;
         let seed = self.seed;
         let driver = system
             .run(move || async move {
@@ -167,14 +167,9 @@ impl EngineBuilder {
                 )
                 .await?;
                 for account in senders {
-                    let desk = SenderDesk::load(
-                        account.clone(),
-                        Arc::clone(&book_log),
-                        policy.clone(),
-                        seed,
-                        now,
-                    )
-                    .await?;
+                    let desk =
+                        SenderDesk::load(account.clone(), Arc::clone(&book_log), policy, seed, now)
+                            .await?;
                     if let Some(ws) = desk.account().workspace_id().cloned() {
                         let addr = actix::Actor::start(SenderActor::new(desk));
                         book_registry.insert(account, ws, addr);

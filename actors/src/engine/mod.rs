@@ -180,7 +180,9 @@ impl Engine {
         reconnect: Option<&AccountId>,
     ) -> Result<ConnectionLink, EngineError> {
         if workspace.as_str().is_empty() || owner.as_str().is_empty() {
-            return Err(EngineError::InvalidInput("workspace and owner are required".into()));
+            return Err(EngineError::InvalidInput(
+                "workspace and owner are required".into(),
+            ));
         }
         if let Some(a) = reconnect {
             if !self.inner.registry.belongs_to(a, workspace) {
@@ -224,9 +226,12 @@ impl Engine {
         else {
             return Err(EngineError::SystemDown);
         };
-        let workspace =
-            owner.ok_or(EngineError::Workspace(plera_domain::workspace::WorkspaceError::UnknownState))?;
-        let limits = settings.limits.unwrap_or_else(|| settings.tier.default_limits());
+        let workspace = owner.ok_or(EngineError::Workspace(
+            plera_domain::workspace::WorkspaceError::UnknownState,
+        ))?;
+        let limits = settings
+            .limits
+            .unwrap_or_else(|| settings.tier.default_limits());
         limits
             .validate()
             .map_err(|e| EngineError::Sender(e.into()))?;
@@ -278,9 +283,14 @@ impl Engine {
             })
             .unwrap_or(new_id);
         if is_reconnect.is_some() {
-            self.sender(&workspace, &account, SenderMsg::Command(SenderAccountCommand::Reconnect { at: now }))
+            self.sender(
+                &workspace,
+                &account,
+                SenderMsg::Command(SenderAccountCommand::Reconnect { at: now }),
+            )
+            .await?;
+            self.driver(DriverMsg::WakeSender(account.clone(), now))
                 .await?;
-            self.driver(DriverMsg::WakeSender(account.clone(), now)).await?;
         } else {
             self.spawn_sender(account.clone(), workspace).await?;
         }
@@ -292,11 +302,7 @@ impl Engine {
         workspace: &WorkspaceId,
         digest: &str,
     ) -> Result<Option<AccountId>, EngineError> {
-        let events = self
-            .inner
-            .log
-            .load("workspace", workspace.as_str())
-            .await?;
+        let events = self.inner.log.load("workspace", workspace.as_str()).await?;
         let mut reconnect = None;
         for e in events {
             if let Ok(WorkspaceEvent::ConnectionRequested {
@@ -319,7 +325,7 @@ impl Engine {
         workspace: WorkspaceId,
     ) -> Result<(), EngineError> {
         let log = Arc::clone(&self.inner.log);
-        let policy = self.inner.policy.clone();
+        let policy = self.inner.policy;
         let seed = self.inner.seed;
         let now = self.now();
         let id = account.clone();
@@ -348,9 +354,14 @@ impl Engine {
         limits: Limits,
     ) -> Result<(), EngineError> {
         let at = self.now();
-        self.sender(workspace, account, SenderMsg::Command(SenderAccountCommand::ChangeLimits { limits, at }))
+        self.sender(
+            workspace,
+            account,
+            SenderMsg::Command(SenderAccountCommand::ChangeLimits { limits, at }),
+        )
+        .await?;
+        self.driver(DriverMsg::WakeSender(account.clone(), at))
             .await?;
-        self.driver(DriverMsg::WakeSender(account.clone(), at)).await?;
         Ok(())
     }
 
@@ -381,9 +392,14 @@ impl Engine {
         account: &AccountId,
     ) -> Result<(), EngineError> {
         let at = self.now();
-        self.sender(workspace, account, SenderMsg::Command(SenderAccountCommand::Resume { at }))
+        self.sender(
+            workspace,
+            account,
+            SenderMsg::Command(SenderAccountCommand::Resume { at }),
+        )
+        .await?;
+        self.driver(DriverMsg::WakeSender(account.clone(), at))
             .await?;
-        self.driver(DriverMsg::WakeSender(account.clone(), at)).await?;
         Ok(())
     }
 
@@ -394,9 +410,14 @@ impl Engine {
         account: &AccountId,
     ) -> Result<(), EngineError> {
         let at = self.now();
-        self.sender(workspace, account, SenderMsg::Command(SenderAccountCommand::Disconnect { at }))
+        self.sender(
+            workspace,
+            account,
+            SenderMsg::Command(SenderAccountCommand::Disconnect { at }),
+        )
+        .await?;
+        self.driver(DriverMsg::WakeSender(account.clone(), at))
             .await?;
-        self.driver(DriverMsg::WakeSender(account.clone(), at)).await?;
         Ok(())
     }
 

@@ -5,10 +5,12 @@ use std::sync::{Arc, RwLock};
 
 use crate::sender::SenderActor;
 
+type Entries = BTreeMap<AccountId, (WorkspaceId, Addr<SenderActor>)>;
+
 /// Where each sender's actor lives, and which workspace it belongs to.
 #[derive(Clone, Default)]
 pub struct Registry {
-    inner: Arc<RwLock<BTreeMap<AccountId, (WorkspaceId, Addr<SenderActor>)>>>,
+    inner: Arc<RwLock<Entries>>,
 }
 
 impl Registry {
@@ -19,7 +21,9 @@ impl Registry {
 
     /// Whether `account` is a sender of `workspace`.
     pub fn belongs_to(&self, account: &AccountId, workspace: &WorkspaceId) -> bool {
-        self.read().get(account).is_some_and(|(w, _)| w == workspace)
+        self.read()
+            .get(account)
+            .is_some_and(|(w, _)| w == workspace)
     }
 
     /// Registers (or replaces, after a re-spawn) a sender's actor.
@@ -38,9 +42,7 @@ impl Registry {
             .collect()
     }
 
-    fn read(
-        &self,
-    ) -> std::sync::RwLockReadGuard<'_, BTreeMap<AccountId, (WorkspaceId, Addr<SenderActor>)>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
 }

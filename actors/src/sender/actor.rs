@@ -92,9 +92,7 @@ impl Handler<SenderMsg> for SenderActor {
         // The desk moves into the future and back: while it is out, AtomicResponse guarantees no
         // other message of this actor runs, so nobody can observe it missing.
         let Some(mut desk) = self.desk.take() else {
-            return AtomicResponse::new(Box::pin(actix::fut::ready(Err(
-                EngineError::SystemDown,
-            ))));
+            return AtomicResponse::new(Box::pin(actix::fut::ready(Err(EngineError::SystemDown))));
         };
         let work = async move {
             let result = match msg {

@@ -68,9 +68,10 @@ impl EventLog for MemoryEventLog {
         }
         for e in events {
             let position = inner.events.len() as u64 + 1;
-            inner
-                .last_sequence
-                .insert((e.aggregate_type.clone(), e.aggregate_id.clone()), e.sequence);
+            inner.last_sequence.insert(
+                (e.aggregate_type.clone(), e.aggregate_id.clone()),
+                e.sequence,
+            );
             inner.events.push(StoredEvent {
                 position,
                 aggregate_type: e.aggregate_type,
