@@ -1,1 +1,3 @@
 //! plera-actors
+
+pub mod store;
