@@ -1,1 +1,3 @@
 //! plera-adapters
+
+pub mod store;
