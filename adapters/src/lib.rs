@@ -3,3 +3,4 @@
 //! gateways, the `plera` CLI), including the deterministic sandbox used by tests and simulations.
 
 pub mod sandbox;
+pub mod store;

@@ -1,0 +1,242 @@
+//! The event log in PostgreSQL, for several engine processes on one database.
+//!
+//! The sequence-gap problem: a position drawn from a sequence is fixed at insert time but becomes
+//! visible at commit, so transaction B (position 8) can commit before A (position 7); a reader
+//! that has seen 8 and asks for `position > 8` never sees 7. Appends therefore take one
+//! transaction-level advisory lock before they read or write anything, and assign
+//! `MAX(position) + 1` under it: the next append can only start once the previous one has
+//! committed and become visible, so positions are gap-free and commit order is position order, and
+//! any snapshot that sees an event sees every earlier one.
+//!
+//! The price is that appends to one database run one at a time, each holding the lock through its
+//! commit (one WAL flush). Group commit is what makes this cheap: an append carries the events of
+//! many leads, so the flush is paid per batch, not per event, and throughput is bounded by batches
+//! per second rather than events per second.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use plera_actors::store::{EventLog, NewEvent, SenderAction, StoreError, StoredEvent};
+use plera_domain::ids::AccountId;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::batch::{self, clamp_i64, AggregateKey, EventRecord, WriteError};
+use super::error::{Redactor, StoreOpenError};
+use super::schema;
+
+/// The advisory lock every append holds: "plera" in ASCII. Advisory locks are per database, so
+/// plera instances in different schemas of one database share it (they only wait on each other).
+const APPEND_LOCK: i64 = 0x70_6c_65_72_61;
+
+/// Connections per process.
+const CONNECTIONS: u32 = 10;
+
+/// How long opening or a query waits for a connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The `SELECT` of whole events, for `concat!`.
+macro_rules! select_events {
+    () => {
+        "SELECT position, aggregate_type, aggregate_id, sequence, event_type, event_version, \
+         payload::text AS payload FROM events"
+    };
+}
+
+/// An [`EventLog`] in a PostgreSQL database (the schema first on the connection's `search_path`;
+/// the URL may set it with `?options[search_path]=NAME`).
+#[derive(Clone)]
+pub struct PostgresEventLog {
+    pool: PgPool,
+    redact: Redactor,
+}
+
+impl PostgresEventLog {
+    /// Connects to and migrates the database at `url` (`postgres://...`); `shown` is the URL as
+    /// errors show it.
+    pub(crate) async fn open(url: &str, shown: &str) -> Result<Self, StoreOpenError> {
+        let redact = Redactor::for_url(url);
+        let options = PgConnectOptions::from_str(url).map_err(|e| StoreOpenError::BadUrl {
+            url: shown.to_string(),
+            reason: redact.scrub(e),
+        })?;
+        let unreachable = |e: sqlx::Error| StoreOpenError::Unreachable {
+            url: shown.to_string(),
+            reason: redact.scrub(e),
+        };
+        // One plain connection first: it fails at once where the pool would retry until its
+        // acquire timeout. Closing it is a courtesy to the server.
+        let probe = PgConnection::connect_with(&options)
+            .await
+            .map_err(unreachable)?;
+        let _ = probe.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(unreachable)?;
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema()",
+        )
+        .fetch_all(&pool)
+        .await
+        .map_err(unreachable)?;
+        schema::check_tables(shown, tables)?;
+        schema::migrate(&schema::POSTGRES, &pool, shown, &redact).await?;
+        Ok(Self { pool, redact })
+    }
+
+    /// The connection pool, for projections' tables beside the log.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn write(&self, events: &[NewEvent]) -> Result<(), WriteError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(APPEND_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let last = self.last_sequences(&mut tx, events).await?;
+        batch::check_sequences(events, &last)?;
+        let last_position: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(position), 0)::bigint FROM events")
+                .fetch_one(&mut *tx)
+                .await?;
+        let (event_rows, action_rows) = batch::rows(events, last_position)?;
+        sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+             event_version, payload, metadata, position) \
+             SELECT t, i, s, et, ev, p::json, '{}'::json, pos \
+             FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], \
+                         $6::text[], $7::bigint[]) AS u(t, i, s, et, ev, p, pos)",
+        )
+        .bind(column(&event_rows, |r| r.event.aggregate_type.as_str()))
+        .bind(column(&event_rows, |r| r.event.aggregate_id.as_str()))
+        .bind(column(&event_rows, |r| r.sequence))
+        .bind(column(&event_rows, |r| r.event.event_type.as_str()))
+        .bind(column(&event_rows, |r| r.event.event_version.as_str()))
+        .bind(column(&event_rows, |r| r.payload.as_str()))
+        .bind(column(&event_rows, |r| r.position))
+        .execute(&mut *tx)
+        .await?;
+        if !action_rows.is_empty() {
+            sqlx::query(
+                "INSERT INTO sender_actions (position, account_id, action, at) \
+                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::timestamptz[])",
+            )
+            .bind(column(&action_rows, |r| r.position))
+            .bind(column(&action_rows, |r| r.account_id.as_str()))
+            .bind(column(&action_rows, |r| r.action.as_str()))
+            .bind(column(&action_rows, |r| r.at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The stored last sequence of every aggregate in `events`.
+    async fn last_sequences(
+        &self,
+        conn: &mut PgConnection,
+        events: &[NewEvent],
+    ) -> Result<HashMap<AggregateKey, u64>, StoreError> {
+        let keys = batch::aggregates(events);
+        let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT k.t, k.i, (SELECT MAX(sequence) FROM events e \
+             WHERE e.aggregate_type = k.t AND e.aggregate_id = k.i) \
+             FROM UNNEST($1::text[], $2::text[]) AS k(t, i)",
+        )
+        .bind(keys.iter().map(|k| k.0).collect::<Vec<_>>())
+        .bind(keys.iter().map(|k| k.1).collect::<Vec<_>>())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| self.redact.backend(e))?;
+        batch::last_sequences(rows)
+    }
+}
+
+#[async_trait]
+impl EventLog for PostgresEventLog {
+    async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let outcome = self.write(&events).await;
+        batch::settle(outcome, &events, &self.redact, || async {
+            let mut conn = self
+                .pool
+                .acquire()
+                .await
+                .map_err(|e| self.redact.backend(e))?;
+            self.last_sequences(&mut conn, &events).await
+        })
+        .await
+    }
+
+    async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let records: Vec<EventRecord> = sqlx::query_as(concat!(
+            select_events!(),
+            " WHERE position > $1 ORDER BY position LIMIT $2"
+        ))
+        .bind(clamp_i64(after))
+        .bind(clamp_i64(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.redact.backend(e))?;
+        batch::stored(records)
+    }
+
+    async fn load(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let records: Vec<EventRecord> = sqlx::query_as(concat!(
+            select_events!(),
+            " WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence"
+        ))
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.redact.backend(e))?;
+        batch::stored(records)
+    }
+
+    async fn sender_actions(
+        &self,
+        account: &AccountId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<SenderAction>, StoreError> {
+        // `timestamptz` keeps microseconds: the index may admit an action a few nanoseconds
+        // early, and `batch::sender_actions` decides on the event's own time.
+        let records: Vec<EventRecord> = sqlx::query_as(
+            "SELECT e.position, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, \
+             e.event_version, e.payload::text AS payload \
+             FROM sender_actions s JOIN events e ON e.position = s.position \
+             WHERE s.account_id = $1 AND s.at >= $2 ORDER BY s.position",
+        )
+        .bind(account.to_string())
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.redact.backend(e))?;
+        batch::sender_actions(records, account, since)
+    }
+}
+
+/// One column of `rows`, as an array parameter for `UNNEST`.
+fn column<'a, R, T>(rows: &'a [R], field: impl Fn(&'a R) -> T) -> Vec<T> {
+    rows.iter().map(field).collect()
+}

@@ -1,0 +1,297 @@
+//! The event log in a SQLite file (the default) or in memory (tests).
+//!
+//! One writer connection appends inside `BEGIN IMMEDIATE` transactions: writers of this process
+//! queue on the pool instead of spinning on SQLite's busy handler, writers of other processes wait
+//! on the file lock (busy timeout 5 s), and because only one transaction writes at a time, commit
+//! order is position order. Readers use their own connections; in WAL mode they never block the
+//! writer and each query sees one committed state.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use plera_actors::store::{EventLog, NewEvent, SenderAction, StoreError, StoredEvent};
+use plera_domain::ids::AccountId;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::QueryBuilder;
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::batch::{self, clamp_i64, AggregateKey, EventRecord, WriteError};
+use super::error::{Redactor, StoreOpenError};
+use super::schema;
+
+/// Rows per multi-row statement, under SQLite's smallest default limit of 999 parameters (the
+/// `events` insert binds 8 per row).
+const ROWS_PER_STATEMENT: usize = 999 / 8;
+
+/// Aggregates per last-sequence query (2 parameters each).
+const KEYS_PER_QUERY: usize = 999 / 2;
+
+/// Reader connections of a file database.
+const READERS: u32 = 4;
+
+/// How long a writer of another process may hold the file before an append fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The `SELECT` of whole events, for `concat!`.
+macro_rules! select_events {
+    () => {
+        "SELECT position, aggregate_type, aggregate_id, sequence, event_type, event_version, \
+         payload FROM events"
+    };
+}
+
+/// An [`EventLog`] in a SQLite database.
+#[derive(Clone)]
+pub struct SqliteEventLog {
+    writer: SqlitePool,
+    reader: SqlitePool,
+    redact: Redactor,
+}
+
+impl SqliteEventLog {
+    /// Opens (creating it if missing) and migrates the database at `url` (`sqlite://PATH` or
+    /// `sqlite::memory:`); `shown` is the URL as errors show it.
+    pub(crate) async fn open(url: &str, shown: &str) -> Result<Self, StoreOpenError> {
+        let redact = Redactor::for_url(url);
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreOpenError::BadUrl {
+                url: shown.to_string(),
+                reason: redact.scrub(e),
+            })?
+            .create_if_missing(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true)
+            .synchronous(SqliteSynchronous::Normal);
+        let unreachable = |e: sqlx::Error| StoreOpenError::Unreachable {
+            url: shown.to_string(),
+            reason: redact.scrub(e),
+        };
+        let memory = is_memory(url);
+        let mut writer = SqlitePoolOptions::new().max_connections(1);
+        if memory {
+            // Every connection to `:memory:` is a database of its own: keep exactly one, forever.
+            writer = writer
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let writer = writer
+            .connect_with(options.clone())
+            .await
+            .map_err(unreachable)?;
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )
+        .fetch_all(&writer)
+        .await
+        .map_err(unreachable)?;
+        // Checked before anything is changed: another application's file is left as it was.
+        schema::check_tables(shown, tables)?;
+        if !memory {
+            // WAL is a property of the file: set once here, every later connection uses it.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&writer)
+                .await
+                .map_err(unreachable)?;
+        }
+        schema::migrate(&schema::SQLITE, &writer, shown, &redact).await?;
+        let reader = if memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(READERS)
+                .connect_with(options.read_only(true))
+                .await
+                .map_err(unreachable)?
+        };
+        Ok(Self {
+            writer,
+            reader,
+            redact,
+        })
+    }
+
+    /// The pool whose one connection writes: projections that write their tables use it too,
+    /// so that they queue with appends instead of failing on a busy database.
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// Read-only connections (the writer's own for an in-memory database).
+    pub fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// Closes every connection, checkpointing the WAL into the database file.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    async fn write(&self, events: &[NewEvent]) -> Result<(), WriteError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let last = self.last_sequences(&mut tx, events).await?;
+        batch::check_sequences(events, &last)?;
+        let last_position: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+                .fetch_one(&mut *tx)
+                .await?;
+        let (event_rows, action_rows) = batch::rows(events, last_position)?;
+        for chunk in event_rows.chunks(ROWS_PER_STATEMENT) {
+            QueryBuilder::new(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+                 event_version, payload, metadata, position) ",
+            )
+            .push_values(chunk, |mut row, r| {
+                row.push_bind(&r.event.aggregate_type)
+                    .push_bind(&r.event.aggregate_id)
+                    .push_bind(r.sequence)
+                    .push_bind(&r.event.event_type)
+                    .push_bind(&r.event.event_version)
+                    .push_bind(&r.payload)
+                    .push_bind("{}")
+                    .push_bind(r.position);
+            })
+            .build()
+            .execute(&mut *tx)
+            .await?;
+        }
+        for chunk in action_rows.chunks(ROWS_PER_STATEMENT) {
+            QueryBuilder::new("INSERT INTO sender_actions (position, account_id, action, at) ")
+                .push_values(chunk, |mut row, r| {
+                    row.push_bind(r.position)
+                        .push_bind(&r.account_id)
+                        .push_bind(&r.action)
+                        .push_bind(time_key(r.at));
+                })
+                .build()
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The stored last sequence of every aggregate in `events`.
+    async fn last_sequences(
+        &self,
+        conn: &mut SqliteConnection,
+        events: &[NewEvent],
+    ) -> Result<HashMap<AggregateKey, u64>, StoreError> {
+        let mut rows = Vec::new();
+        for chunk in batch::aggregates(events).chunks(KEYS_PER_QUERY) {
+            let mut query = QueryBuilder::new("WITH k(t, i) AS (");
+            query.push_values(chunk, |mut row, (t, i)| {
+                row.push_bind(*t).push_bind(*i);
+            });
+            query.push(
+                ") SELECT k.t, k.i, (SELECT MAX(sequence) FROM events e \
+                 WHERE e.aggregate_type = k.t AND e.aggregate_id = k.i) FROM k",
+            );
+            let found: Vec<(String, String, Option<i64>)> = query
+                .build_query_as()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(|e| self.redact.backend(e))?;
+            rows.extend(found);
+        }
+        batch::last_sequences(rows)
+    }
+}
+
+#[async_trait]
+impl EventLog for SqliteEventLog {
+    async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let outcome = self.write(&events).await;
+        batch::settle(outcome, &events, &self.redact, || async {
+            let mut conn = self
+                .reader
+                .acquire()
+                .await
+                .map_err(|e| self.redact.backend(e))?;
+            self.last_sequences(&mut conn, &events).await
+        })
+        .await
+    }
+
+    async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let records: Vec<EventRecord> = sqlx::query_as(concat!(
+            select_events!(),
+            " WHERE position > ? ORDER BY position LIMIT ?"
+        ))
+        .bind(clamp_i64(after))
+        .bind(clamp_i64(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(|e| self.redact.backend(e))?;
+        batch::stored(records)
+    }
+
+    async fn load(
+        &self,
+        aggregate_type: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let records: Vec<EventRecord> = sqlx::query_as(concat!(
+            select_events!(),
+            " WHERE aggregate_type = ? AND aggregate_id = ? ORDER BY sequence"
+        ))
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(|e| self.redact.backend(e))?;
+        batch::stored(records)
+    }
+
+    async fn sender_actions(
+        &self,
+        account: &AccountId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<SenderAction>, StoreError> {
+        let records: Vec<EventRecord> = sqlx::query_as(
+            "SELECT e.position, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, \
+             e.event_version, e.payload \
+             FROM sender_actions s JOIN events e ON e.position = s.position \
+             WHERE s.account_id = ? AND s.at >= ? ORDER BY s.position",
+        )
+        .bind(account.to_string())
+        .bind(time_key(since))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(|e| self.redact.backend(e))?;
+        batch::sender_actions(records, account, since)
+    }
+}
+
+/// `at` as `sender_actions.at` stores it: fixed-width RFC 3339, so text order is time order.
+fn time_key(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
+}
+
+/// Whether `url` names an in-memory database.
+fn is_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn time_keys_sort_as_times_do() {
+        let early = Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap();
+        let later = early + chrono::Duration::nanoseconds(1);
+        let much_later = early + chrono::Duration::hours(30);
+        assert_eq!(time_key(early), "2026-01-05T09:00:00.000000000Z");
+        assert!(time_key(early) < time_key(later));
+        assert!(time_key(later) < time_key(much_later));
+    }
+}
