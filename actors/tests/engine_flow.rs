@@ -267,5 +267,41 @@ async fn invites_are_paced_in_working_hours_and_a_reply_stops_the_lead() {
         .cloned()
         .collect();
     assert!(after.is_empty(), "steps after a reply: {after:?}");
+
+    // The inbox side: a stranger's message is kept once; read marks need a known lead.
+    let stranger = InboundEvent::MessageReceived {
+        account: Some(account.clone()),
+        lead: LeadId::new("stranger"),
+        channel: Channel::Linkedin,
+        message_id: ProviderMessageId::new("m-2"),
+        text: "Who are you?".into(),
+        at: clock.now(),
+    };
+    assert_eq!(
+        engine.ingest(&ws, stranger.clone()).await.unwrap(),
+        plera_actors::IngestOutcome::NoSequence
+    );
+    assert_eq!(
+        engine.ingest(&ws, stranger).await.unwrap(),
+        plera_actors::IngestOutcome::Duplicate
+    );
+    engine
+        .mark_read(&ws, &LeadId::new("stranger"), Some(&account))
+        .await
+        .unwrap();
+    engine
+        .mark_read(&ws, &LeadId::new("lead-1"), None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        engine.mark_read(&ws, &LeadId::new("nobody"), None).await,
+        Err(plera_actors::EngineError::NotFound { .. })
+    ));
+    assert!(matches!(
+        engine
+            .mark_read(&WorkspaceId::new("other"), &LeadId::new("lead-1"), None)
+            .await,
+        Err(plera_actors::EngineError::NotFound { .. })
+    ));
     engine.shutdown().await;
 }

@@ -6,6 +6,7 @@
 //! a seed handed in by the caller (see [`seed`]). That is what makes a simulation replayable.
 
 pub mod campaign;
+pub mod conversation;
 pub mod ids;
 pub mod lead;
 pub mod note;

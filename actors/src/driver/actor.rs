@@ -86,6 +86,17 @@ pub enum DriverMsg {
         /// Now.
         now: DateTime<Utc>,
     },
+    /// Mark a lead's conversation read.
+    MarkRead {
+        /// Workspace.
+        workspace: WorkspaceId,
+        /// Lead.
+        lead: LeadId,
+        /// The sender's side, if any.
+        account: Option<AccountId>,
+        /// Now.
+        now: DateTime<Utc>,
+    },
     /// A sender may grant again (resumed or reconnected).
     WakeSender(AccountId, DateTime<Utc>),
     /// Read a lead's sequences.
@@ -174,6 +185,15 @@ impl Handler<DriverMsg> for DriverActor {
                     .ingest(&workspace, event, now)
                     .await
                     .map(DriverReply::Ingested),
+                DriverMsg::MarkRead {
+                    workspace,
+                    lead,
+                    account,
+                    now,
+                } => book
+                    .mark_read(&workspace, &lead, account, now)
+                    .await
+                    .map(|_| DriverReply::Done),
                 DriverMsg::WakeSender(account, now) => {
                     book.wake_sender(&account, now);
                     Ok(DriverReply::Done)

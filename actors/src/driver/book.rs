@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use plera_domain::campaign::{Campaign, CampaignCommand, CampaignEvent};
+use plera_domain::conversation::{Conversation, ConversationCommand, ConversationEvent};
 use plera_domain::ids::{AccountId, CampaignId, LeadId, MailboxId, SequenceId, WorkspaceId};
 use plera_domain::lead::{
     LeadSequence, LeadSequenceCommand, LeadSequenceEvent, PendingState, SequenceStatus, StopReason,
@@ -59,6 +60,7 @@ pub struct Book {
     pub(crate) campaigns: HashMap<CampaignId, Tracked<Campaign>>,
     pub(crate) plays: HashMap<CampaignId, Arc<Play>>,
     pub(crate) sequences: HashMap<SequenceId, Tracked<LeadSequence>>,
+    pub(crate) conversations: HashMap<String, Tracked<Conversation>>,
     pub(crate) by_lead: HashMap<(WorkspaceId, LeadId), Vec<SequenceId>>,
     pub(crate) active_per_sender: HashMap<(CampaignId, AccountId), usize>,
     pub(crate) due: DueIndex,
@@ -99,6 +101,7 @@ impl Book {
             campaigns: HashMap::new(),
             plays: HashMap::new(),
             sequences: HashMap::new(),
+            conversations: HashMap::new(),
             by_lead: HashMap::new(),
             active_per_sender: HashMap::new(),
             due: DueIndex::default(),
@@ -137,6 +140,13 @@ impl Book {
                         let id = SequenceId::new(stored.aggregate_id.clone());
                         book.sequences
                             .entry(id)
+                            .or_default()
+                            .apply_stored(event, stored.sequence);
+                    }
+                    t if t == <Conversation as cqrs_es::Aggregate>::TYPE => {
+                        let event: ConversationEvent = decode(stored)?;
+                        book.conversations
+                            .entry(stored.aggregate_id.clone())
                             .or_default()
                             .apply_stored(event, stored.sequence);
                     }
@@ -434,6 +444,69 @@ impl Book {
             .find(|id| self.sequences[*id].state.is_active())
             .or_else(|| ids.iter().rev().find(|id| matches(id)))
             .cloned()
+    }
+
+    /// The id of a lead's conversation aggregate.
+    pub(crate) fn conversation_id(workspace: &WorkspaceId, lead: &LeadId) -> String {
+        format!("{workspace}/{lead}")
+    }
+
+    /// Runs a command on a lead's conversation and commits it; returns whether anything was
+    /// recorded (a duplicate delivery records nothing).
+    pub(crate) async fn command_conversation(
+        &mut self,
+        workspace: &WorkspaceId,
+        lead: &LeadId,
+        command: ConversationCommand,
+    ) -> Result<bool, EngineError> {
+        let id = Self::conversation_id(workspace, lead);
+        let tracked = self.conversations.get(&id).cloned().unwrap_or_default();
+        let decision = tracked
+            .decide(&id, command)
+            .await
+            .map_err(|e| EngineError::InvalidInput(e.to_string()))?;
+        if decision.events.is_empty() {
+            return Ok(false);
+        }
+        self.log.append(decision.records).await?;
+        self.conversations.insert(id, decision.next);
+        Ok(true)
+    }
+
+    /// Marks a lead's conversation read; a lead the workspace never heard of is not found.
+    pub async fn mark_read(
+        &mut self,
+        workspace: &WorkspaceId,
+        lead: &LeadId,
+        account: Option<AccountId>,
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let known = self
+            .by_lead
+            .contains_key(&(workspace.clone(), lead.clone()))
+            || self
+                .conversations
+                .contains_key(&Self::conversation_id(workspace, lead));
+        if !known {
+            return Err(EngineError::not_found("lead", lead.as_str()));
+        }
+        if let Some(a) = &account {
+            if !self.registry.belongs_to(a, workspace) {
+                return Err(EngineError::not_found("sender", a.as_str()));
+            }
+        }
+        self.command_conversation(
+            workspace,
+            lead,
+            ConversationCommand::MarkRead {
+                workspace_id: workspace.clone(),
+                lead_id: lead.clone(),
+                account_id: account,
+                at: now,
+            },
+        )
+        .await?;
+        Ok(())
     }
 
     /// Stops a lead's active sequence.

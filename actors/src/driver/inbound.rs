@@ -1,6 +1,7 @@
 //! Inbound provider events: replies (and out-of-office answers), acceptances, account statuses.
 
 use chrono::{DateTime, Utc};
+use plera_domain::conversation::ConversationCommand;
 use plera_domain::ids::WorkspaceId;
 use plera_domain::lead::LeadSequenceCommand;
 use plera_domain::out_of_office::{classify_reply, ReplyKind};
@@ -18,7 +19,7 @@ pub enum IngestOutcome {
     Recorded,
     /// A delivery seen before: nothing changed.
     Duplicate,
-    /// Nobody in a sequence matches it (no sequence of this lead in the workspace).
+    /// A message from someone in no sequence of the workspace: recorded for the inbox only.
     NoSequence,
     /// Passed to the sender's actor (an account status).
     SenderNotified,
@@ -47,7 +48,27 @@ impl Book {
                     .sequence_of_lead(workspace, &lead, account.as_ref())
                     .or_else(|| self.sequence_of_lead(workspace, &lead, None))
                 else {
-                    return Ok(IngestOutcome::NoSequence);
+                    // Someone in no sequence: the inbox still shows it (once).
+                    let recorded = self
+                        .command_conversation(
+                            workspace,
+                            &lead,
+                            ConversationCommand::RecordInbound {
+                                workspace_id: workspace.clone(),
+                                lead_id: lead.clone(),
+                                account_id: account,
+                                channel,
+                                message_id,
+                                text,
+                                at: now,
+                            },
+                        )
+                        .await?;
+                    return Ok(if recorded {
+                        IngestOutcome::NoSequence
+                    } else {
+                        IngestOutcome::Duplicate
+                    });
                 };
                 let command = match classify_reply(&text, at) {
                     ReplyKind::OutOfOffice { until } => LeadSequenceCommand::RecordOutOfOffice {

@@ -547,6 +547,24 @@ impl Engine {
         }
     }
 
+    /// Marks the conversation with `lead` read (through `account`'s side, when given).
+    pub async fn mark_read(
+        &self,
+        workspace: &WorkspaceId,
+        lead: &LeadId,
+        account: Option<&AccountId>,
+    ) -> Result<(), EngineError> {
+        let now = self.now();
+        self.driver(DriverMsg::MarkRead {
+            workspace: workspace.clone(),
+            lead: lead.clone(),
+            account: account.cloned(),
+            now,
+        })
+        .await?;
+        Ok(())
+    }
+
     /// A sender's status, readiness and today's use.
     pub async fn sender_status(
         &self,
