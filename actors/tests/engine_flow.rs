@@ -217,6 +217,13 @@ async fn invites_are_paced_in_working_hours_and_a_reply_stops_the_lead() {
         assert!((9..17).contains(&at.hour()), "invite at {at}");
     }
 
+    // A sender actor that stops is re-spawned from the log with the same use of its quota.
+    let before = engine.sender_status(&ws, &account).await.unwrap().usage;
+    engine.reload_sender(&ws, &account).await.unwrap();
+    let after = engine.sender_status(&ws, &account).await.unwrap().usage;
+    assert_eq!(before, after);
+    assert!(after.is_some_and(|u| u.weekly_invites == 6), "{after:?}");
+
     // lead-0 accepts; its message follows a day later; then it replies and stops.
     engine
         .ingest(

@@ -99,6 +99,8 @@ pub enum DriverMsg {
     },
     /// A sender may grant again (resumed or reconnected).
     WakeSender(AccountId, DateTime<Utc>),
+    /// Re-spawn a sender whose actor died.
+    RespawnSender(AccountId, DateTime<Utc>),
     /// Read a lead's sequences.
     Sequences(WorkspaceId, LeadId),
     /// Read a workspace's mailbox address.
@@ -192,6 +194,10 @@ impl Handler<DriverMsg> for DriverActor {
                     now,
                 } => book
                     .mark_read(&workspace, &lead, account, now)
+                    .await
+                    .map(|_| DriverReply::Done),
+                DriverMsg::RespawnSender(account, now) => book
+                    .respawn_sender(&account, now)
                     .await
                     .map(|_| DriverReply::Done),
                 DriverMsg::WakeSender(account, now) => {

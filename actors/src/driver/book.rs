@@ -10,6 +10,7 @@ use plera_domain::lead::{
 };
 use plera_domain::play::Play;
 use plera_domain::ports::{EmailGateway, LinkedInGateway};
+use plera_domain::quota::QuotaPolicy;
 use plera_domain::values::{Action, ConnectionDegree};
 use plera_domain::workspace::{Workspace, WorkspaceCommand, WorkspaceEvent};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -19,6 +20,7 @@ use super::schedule_index::{DueIndex, DueKey};
 use super::steps::CrashPoints;
 use crate::engine::{EngineError, Registry};
 use crate::leads::{LeadDirectory, LeadProfile};
+use crate::sender::{SenderActor, SenderDesk};
 use crate::store::{decode, EventLog, NewEvent, StoreError, Tracked};
 
 const READ_BATCH: usize = 5_000;
@@ -55,6 +57,8 @@ pub struct Book {
     pub(crate) registry: Registry,
     pub(crate) crash: Arc<dyn CrashPoints>,
     pub(crate) call_timeout: std::time::Duration,
+    pub(crate) sender_policy: QuotaPolicy,
+    pub(crate) seed: u64,
     pub(crate) workspaces: HashMap<WorkspaceId, Tracked<Workspace>>,
     pub(crate) state_owner: HashMap<String, WorkspaceId>,
     pub(crate) campaigns: HashMap<CampaignId, Tracked<Campaign>>,
@@ -86,6 +90,8 @@ impl Book {
         registry: Registry,
         crash: Arc<dyn CrashPoints>,
         call_timeout: std::time::Duration,
+        sender_policy: QuotaPolicy,
+        seed: u64,
         now: DateTime<Utc>,
     ) -> Result<(Self, Vec<AccountId>), StoreError> {
         let mut book = Self {
@@ -96,6 +102,8 @@ impl Book {
             registry,
             crash,
             call_timeout,
+            sender_policy,
+            seed,
             workspaces: HashMap::new(),
             state_owner: HashMap::new(),
             campaigns: HashMap::new(),
@@ -567,6 +575,33 @@ impl Book {
                 }
             }
         }
+    }
+
+    /// Starts a sender's actor again from the log (supervision: its previous actor died) and
+    /// registers it. Runs on the actor system's thread, where actors may be started.
+    pub(crate) async fn respawn_sender(
+        &mut self,
+        account: &AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<actix::Addr<SenderActor>, EngineError> {
+        let desk = SenderDesk::load(
+            account.clone(),
+            Arc::clone(&self.log),
+            self.sender_policy,
+            self.seed,
+            now,
+        )
+        .await?;
+        let workspace = desk
+            .account()
+            .workspace_id()
+            .cloned()
+            .ok_or_else(|| EngineError::not_found("sender", account.as_str()))?;
+        tracing::warn!(account = %account, "sender actor re-spawned from the log");
+        let addr = actix::Actor::start(SenderActor::new(desk));
+        self.registry
+            .insert(account.clone(), workspace, addr.clone());
+        Ok(addr)
     }
 
     /// Wakes a sender's waiting leads (after a resume or reconnect).

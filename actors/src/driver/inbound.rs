@@ -119,13 +119,8 @@ impl Book {
                     AccountStatusSignal::Restricted => WarningKind::Restricted,
                     AccountStatusSignal::CredentialsExpired => WarningKind::SessionExpired,
                 };
-                let addr = self
-                    .registry
-                    .get(&account)
-                    .ok_or_else(|| EngineError::not_found("sender", account.as_str()))?;
-                addr.send(SenderMsg::Warning { kind, at: now })
-                    .await
-                    .map_err(|_| EngineError::SystemDown)??;
+                self.ask_sender(&account, SenderMsg::Warning { kind, at: now })
+                    .await?;
                 Ok(IngestOutcome::SenderNotified)
             }
         }

@@ -847,8 +847,10 @@ impl Book {
         Ok(())
     }
 
-    async fn ask_sender(
-        &self,
+    /// Asks a sender's actor; a dead actor is re-spawned from the log and asked again (the
+    /// message is handed back by the mailbox only when it was never delivered).
+    pub(crate) async fn ask_sender(
+        &mut self,
         account: &AccountId,
         msg: SenderMsg,
     ) -> Result<SenderReply, EngineError> {
@@ -856,10 +858,16 @@ impl Book {
             .registry
             .get(account)
             .ok_or_else(|| EngineError::not_found("sender", account.as_str()))?;
-        addr.send(msg).await.map_err(|_| EngineError::SystemDown)?
+        match addr.send(msg.clone()).await {
+            Ok(reply) => reply,
+            Err(_) => {
+                let addr = self.respawn_sender(account, msg.at()).await?;
+                addr.send(msg).await.map_err(|_| EngineError::SystemDown)?
+            }
+        }
     }
 
-    async fn send_sender(&self, account: &AccountId, msg: SenderMsg) {
+    async fn send_sender(&mut self, account: &AccountId, msg: SenderMsg) {
         if let Err(e) = self.ask_sender(account, msg).await {
             tracing::warn!(account = %account, error = %e, "sender did not take a report");
         }

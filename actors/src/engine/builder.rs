@@ -163,6 +163,8 @@ impl EngineBuilder {
                     book_registry.clone(),
                     crash,
                     timeout,
+                    policy,
+                    seed,
                     now,
                 )
                 .await?;

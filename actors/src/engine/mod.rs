@@ -155,7 +155,20 @@ impl Engine {
             .registry
             .get(account)
             .ok_or_else(|| EngineError::not_found("sender", account.as_str()))?;
-        addr.send(msg).await.map_err(|_| EngineError::SystemDown)?
+        match addr.send(msg.clone()).await {
+            Ok(reply) => reply,
+            Err(_) => {
+                // Supervision: the actor died; the driver starts a new one from the log.
+                self.driver(DriverMsg::RespawnSender(account.clone(), self.now()))
+                    .await?;
+                let addr = self
+                    .inner
+                    .registry
+                    .get(account)
+                    .ok_or_else(|| EngineError::not_found("sender", account.as_str()))?;
+                addr.send(msg).await.map_err(|_| EngineError::SystemDown)?
+            }
+        }
     }
 
     fn new_token(&self) -> String {
@@ -418,6 +431,24 @@ impl Engine {
         .await?;
         self.driver(DriverMsg::WakeSender(account.clone(), at))
             .await?;
+        Ok(())
+    }
+
+    /// Stops a sender's actor; the next use re-spawns it from the log (its state is all there).
+    /// Useful after the database was changed by hand; the supervision path is the same one that
+    /// replaces an actor that died.
+    pub async fn reload_sender(
+        &self,
+        workspace: &WorkspaceId,
+        account: &AccountId,
+    ) -> Result<(), EngineError> {
+        if !self.inner.registry.belongs_to(account, workspace) {
+            return Err(EngineError::not_found("sender", account.as_str()));
+        }
+        if let Some(addr) = self.inner.registry.get(account) {
+            // No answer to wait for: a stopping actor drops its replies.
+            addr.do_send(SenderMsg::Retire { now: self.now() });
+        }
         Ok(())
     }
 

@@ -29,7 +29,7 @@ impl Actor for SenderActor {
 }
 
 /// The messages a sender actor takes.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum SenderMsg {
     /// Offer waiting leads for slots.
     Offer {
@@ -66,6 +66,40 @@ pub enum SenderMsg {
         /// Now, for today's usage.
         now: DateTime<Utc>,
     },
+    /// Stop this actor (its state is all in the log: the next use re-spawns it from there).
+    Retire {
+        /// Now.
+        now: DateTime<Utc>,
+    },
+}
+
+impl SenderMsg {
+    /// The instant the message is about (for re-spawning a sender at the right time).
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            SenderMsg::Offer { now, .. }
+            | SenderMsg::Snapshot { now }
+            | SenderMsg::Retire { now } => *now,
+            SenderMsg::Release { at, .. }
+            | SenderMsg::Report { at, .. }
+            | SenderMsg::Warning { at, .. } => *at,
+            SenderMsg::Command(cmd) => command_at(cmd),
+        }
+    }
+}
+
+fn command_at(cmd: &SenderAccountCommand) -> DateTime<Utc> {
+    use SenderAccountCommand::*;
+    match cmd {
+        Connect { at, .. }
+        | ChangeLimits { at, .. }
+        | RecordWarning { at, .. }
+        | Pause { at, .. }
+        | Resume { at }
+        | ResumeAfterCooldown { at }
+        | Reconnect { at }
+        | Disconnect { at } => *at,
+    }
 }
 
 /// The answers of a sender actor.
@@ -88,7 +122,11 @@ impl Message for SenderMsg {
 impl Handler<SenderMsg> for SenderActor {
     type Result = AtomicResponse<Self, Result<SenderReply, EngineError>>;
 
-    fn handle(&mut self, msg: SenderMsg, _ctx: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: SenderMsg, ctx: &mut Self::Context) -> Self::Result {
+        if let SenderMsg::Retire { .. } = msg {
+            ctx.stop();
+            return AtomicResponse::new(Box::pin(actix::fut::ready(Ok(SenderReply::Done))));
+        }
         // The desk moves into the future and back: while it is out, AtomicResponse guarantees no
         // other message of this actor runs, so nobody can observe it missing.
         let Some(mut desk) = self.desk.take() else {
@@ -115,6 +153,7 @@ impl Handler<SenderMsg> for SenderActor {
                     Box::new(desk.account().clone()),
                     desk.usage(now),
                 )),
+                SenderMsg::Retire { .. } => Ok(SenderReply::Done),
             };
             (desk, result)
         };
