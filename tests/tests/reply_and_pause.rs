@@ -1,0 +1,113 @@
+//! A reply that arrives while a step is due stops it; a paused sender sends nothing until resumed.
+
+use chrono::{Duration, TimeZone, Utc};
+use plera_actors::store::{EventLog, MemoryEventLog};
+use plera_actors::{CampaignSpec, EnrollOptions, LeadProfile, LeadSpec};
+use plera_adapters::sandbox::SandboxLead;
+use plera_domain::ids::{CampaignId, LeadId, ProviderMessageId};
+use plera_domain::play::Play;
+use plera_domain::ports::{Clock, InboundEvent};
+use plera_domain::values::{Channel, ConnectionDegree, Limits};
+use plera_tests::{london_sender, Harness};
+use std::sync::Arc;
+
+async fn setup(lead_count: usize) -> (Harness, Arc<dyn EventLog>, plera_domain::ids::AccountId) {
+    // Monday 2 March 2026, 10:00 in London: inside working hours.
+    let start = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
+    let log: Arc<dyn EventLog> = Arc::new(MemoryEventLog::new());
+    let mut h = Harness::new(21, start, log.clone(), None).await;
+    let sender = h
+        .connect(
+            "li-1",
+            london_sender(Limits {
+                daily_invites: 20,
+                daily_messages: 20,
+                weekly_invites: 100,
+            }),
+        )
+        .await;
+    h.engine
+        .register_mailbox(&h.workspace, &"mb".into(), "sales@acme.io")
+        .await
+        .unwrap();
+    let campaign = h
+        .engine
+        .create_campaign(
+            &h.workspace,
+            CampaignSpec {
+                id: Some(CampaignId::new("c")),
+                name: "c".into(),
+                play: Play::linkedin_first(),
+                senders: vec![sender.clone()],
+                mailbox: Some("mb".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let mut specs = Vec::new();
+    for i in 0..lead_count {
+        let lead = LeadId::new(format!("l{i}"));
+        h.world.add_lead(lead.clone(), SandboxLead::default());
+        specs.push(LeadSpec {
+            lead_id: lead,
+            profile: LeadProfile::new("Ada", "Lovelace", "Acme")
+                .with_var("sender_first_name", "Al"),
+            connection_degree: ConnectionDegree::Second,
+            sender: None,
+        });
+    }
+    h.engine
+        .enroll_many(&h.workspace, &campaign, specs, EnrollOptions::default())
+        .await
+        .unwrap();
+    (h, log, sender)
+}
+
+#[tokio::test]
+async fn a_reply_arriving_while_the_step_is_due_stops_it() {
+    let (mut h, log, sender) = setup(1).await;
+    // The invite is due right now; the reply lands first.
+    h.engine
+        .ingest(
+            &h.workspace,
+            InboundEvent::MessageReceived {
+                account: Some(sender),
+                lead: LeadId::new("l0"),
+                channel: Channel::Email,
+                message_id: ProviderMessageId::new("r1"),
+                text: "Not interested, thanks".into(),
+                at: h.clock.now(),
+            },
+        )
+        .await
+        .unwrap();
+    let end = h.clock.now() + Duration::days(10);
+    h.run_until(end).await;
+    assert!(h.ledger().is_empty(), "{:?}", h.ledger());
+    let events = log.read_after(0, usize::MAX).await.unwrap();
+    assert!(!events.iter().any(|e| e.event_type == "StepStarted"));
+    let types: Vec<&str> = events
+        .iter()
+        .filter(|e| e.aggregate_type == "lead_sequence")
+        .map(|e| e.event_type.as_str())
+        .collect();
+    assert_eq!(
+        types,
+        ["SequenceStarted", "ReplyReceived", "SequenceStopped"]
+    );
+}
+
+#[tokio::test]
+async fn a_paused_sender_sends_nothing_until_it_is_resumed() {
+    let (mut h, _log, sender) = setup(30).await;
+    h.engine.pause_sender(&h.workspace, &sender).await.unwrap();
+    let paused_until = h.clock.now() + Duration::days(3);
+    h.run_until(paused_until).await;
+    assert!(h.ledger().is_empty(), "sent while paused: {:?}", h.ledger());
+    h.engine.resume_sender(&h.workspace, &sender).await.unwrap();
+    h.run_until(paused_until + Duration::days(2)).await;
+    let ledger = h.ledger();
+    assert!(!ledger.is_empty(), "nothing sent after resume");
+    assert!(ledger.iter().all(|e| e.at >= paused_until));
+    assert_eq!(h.ledger_violations(), Vec::<String>::new());
+}
