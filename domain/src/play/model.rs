@@ -35,7 +35,8 @@ pub struct PlayStep {
 }
 
 /// When a step runs. Every step also needs its channel: an email step for a lead without a known
-/// email is skipped, a message step waits for a 1st-degree connection.
+/// email is skipped, and so is a message step for a lead who is not a 1st-degree connection when it
+/// comes due (use `if_accepted` to wait for the invite's acceptance instead).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Condition {
