@@ -99,6 +99,15 @@ pub enum DriverMsg {
     },
     /// A sender may grant again (resumed or reconnected).
     WakeSender(AccountId, DateTime<Utc>),
+    /// A command for a sender, serialised with the ticks; wakes its waiting leads after.
+    SenderCommand {
+        /// The sender.
+        account: AccountId,
+        /// The command.
+        command: plera_domain::sender::SenderAccountCommand,
+        /// Now.
+        now: DateTime<Utc>,
+    },
     /// Re-spawn a sender whose actor died.
     RespawnSender(AccountId, DateTime<Utc>),
     /// Read a lead's sequences.
@@ -196,6 +205,17 @@ impl Handler<DriverMsg> for DriverActor {
                     .mark_read(&workspace, &lead, account, now)
                     .await
                     .map(|_| DriverReply::Done),
+                DriverMsg::SenderCommand {
+                    account,
+                    command,
+                    now,
+                } => {
+                    let reply = book
+                        .ask_sender(&account, crate::sender::SenderMsg::Command(command))
+                        .await;
+                    book.wake_sender(&account, now);
+                    reply.map(|_| DriverReply::Done)
+                }
                 DriverMsg::RespawnSender(account, now) => book
                     .respawn_sender(&account, now)
                     .await

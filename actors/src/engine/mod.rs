@@ -296,14 +296,12 @@ impl Engine {
             })
             .unwrap_or(new_id);
         if is_reconnect.is_some() {
-            self.sender(
+            self.sender_command(
                 &workspace,
                 &account,
-                SenderMsg::Command(SenderAccountCommand::Reconnect { at: now }),
+                SenderAccountCommand::Reconnect { at: now },
             )
             .await?;
-            self.driver(DriverMsg::WakeSender(account.clone(), now))
-                .await?;
         } else {
             self.spawn_sender(account.clone(), workspace).await?;
         }
@@ -359,6 +357,27 @@ impl Engine {
         Ok(())
     }
 
+    /// Runs a command on a sender through the driver, so it never lands between a slot grant and
+    /// the `StepStarted` it allows (a pause always precedes or follows a whole tick), then lets the
+    /// sender's waiting leads ask again.
+    async fn sender_command(
+        &self,
+        workspace: &WorkspaceId,
+        account: &AccountId,
+        command: SenderAccountCommand,
+    ) -> Result<(), EngineError> {
+        if !self.inner.registry.belongs_to(account, workspace) {
+            return Err(EngineError::not_found("sender", account.as_str()));
+        }
+        self.driver(DriverMsg::SenderCommand {
+            account: account.clone(),
+            command,
+            now: self.now(),
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Changes a sender's limits.
     pub async fn change_limits(
         &self,
@@ -367,15 +386,12 @@ impl Engine {
         limits: Limits,
     ) -> Result<(), EngineError> {
         let at = self.now();
-        self.sender(
+        self.sender_command(
             workspace,
             account,
-            SenderMsg::Command(SenderAccountCommand::ChangeLimits { limits, at }),
+            SenderAccountCommand::ChangeLimits { limits, at },
         )
-        .await?;
-        self.driver(DriverMsg::WakeSender(account.clone(), at))
-            .await?;
-        Ok(())
+        .await
     }
 
     /// Pauses a sender until the user resumes it.
@@ -385,17 +401,12 @@ impl Engine {
         account: &AccountId,
     ) -> Result<(), EngineError> {
         let at = self.now();
-        self.sender(
-            workspace,
-            account,
-            SenderMsg::Command(SenderAccountCommand::Pause {
-                reason: PauseReason::User,
-                until: None,
-                at,
-            }),
-        )
-        .await?;
-        Ok(())
+        let command = SenderAccountCommand::Pause {
+            reason: PauseReason::User,
+            until: None,
+            at,
+        };
+        self.sender_command(workspace, account, command).await
     }
 
     /// Resumes a paused sender (not one whose session expired: reconnect that one).
@@ -405,15 +416,8 @@ impl Engine {
         account: &AccountId,
     ) -> Result<(), EngineError> {
         let at = self.now();
-        self.sender(
-            workspace,
-            account,
-            SenderMsg::Command(SenderAccountCommand::Resume { at }),
-        )
-        .await?;
-        self.driver(DriverMsg::WakeSender(account.clone(), at))
-            .await?;
-        Ok(())
+        self.sender_command(workspace, account, SenderAccountCommand::Resume { at })
+            .await
     }
 
     /// Disconnects a sender: it sends nothing more and its waiting leads stop.
@@ -423,15 +427,8 @@ impl Engine {
         account: &AccountId,
     ) -> Result<(), EngineError> {
         let at = self.now();
-        self.sender(
-            workspace,
-            account,
-            SenderMsg::Command(SenderAccountCommand::Disconnect { at }),
-        )
-        .await?;
-        self.driver(DriverMsg::WakeSender(account.clone(), at))
-            .await?;
-        Ok(())
+        self.sender_command(workspace, account, SenderAccountCommand::Disconnect { at })
+            .await
     }
 
     /// Stops a sender's actor; the next use re-spawns it from the log (its state is all there).
