@@ -15,4 +15,4 @@ pub use actor::{DriverActor, DriverMsg, DriverReply};
 pub use book::{Book, EnrollOptions, LeadSpec};
 pub use inbound::IngestOutcome;
 pub use schedule_index::{DueIndex, DueKey};
-pub use steps::{CrashPoint, CrashPoints, NoCrashes, TickReport};
+pub use steps::{CrashPoint, CrashPoints, NoCrashes, TickReport, MAX_ATTEMPTS};

@@ -21,6 +21,9 @@ use crate::engine::EngineError;
 use crate::sender::{SenderCard, SenderMsg, SenderReply, SlotCandidate, StepReport};
 use crate::store::{NewEvent, Tracked};
 
+/// Attempts of one step that failed transiently before the step is given up for good.
+pub const MAX_ATTEMPTS: u32 = 5;
+
 /// Places in the step protocol where a crash can be injected (fault tests and the simulator).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CrashPoint {
@@ -698,10 +701,22 @@ impl Book {
                 step: s.step,
                 at: now,
             },
-            Disposition::PauseAccount(_) | Disposition::Retry => {
+            // The account's trouble, not the lead's: retry as often as the pauses allow.
+            Disposition::PauseAccount(_) => LeadSequenceCommand::RecordStepFailed {
+                step: s.step,
+                retryable: true,
+                reason,
+                at: now,
+            },
+            Disposition::Retry => {
+                // Each attempt spends a slot of the sender's quota: give up after a few.
+                let attempts = self
+                    .current(batch, &s.id)
+                    .and_then(|t| t.state.retry())
+                    .map_or(0, |r| r.attempts);
                 LeadSequenceCommand::RecordStepFailed {
                     step: s.step,
-                    retryable: true,
+                    retryable: attempts + 1 < MAX_ATTEMPTS,
                     reason,
                     at: now,
                 }
