@@ -88,11 +88,36 @@ impl Place {
     }
 }
 
-/// Runs one statement on the Postgres server, outside any test schema.
+/// Runs one statement on the Postgres server, outside any test schema. A missing database is
+/// created first (through the maintenance database `postgres`), so a bare server is enough.
 async fn pg_admin(sql: &str) {
-    let mut conn = sqlx::PgConnection::connect(&pg_base_url())
-        .await
-        .expect("PostgreSQL must be reachable at DATABASE_URL or 127.0.0.1:5432/test");
+    let base = pg_base_url();
+    let mut conn = match sqlx::PgConnection::connect(&base).await {
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
+            let mut url = url::Url::parse(&base).expect("DATABASE_URL is a URL");
+            let name = url.path().trim_start_matches('/').replace('"', "\"\"");
+            url.set_path("/postgres");
+            let mut admin = sqlx::PgConnection::connect(url.as_str())
+                .await
+                .expect("PostgreSQL maintenance database");
+            // A concurrent test may win the race: 42P04 or 23505 then.
+            if let Err(e) = sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut admin)
+                .await
+            {
+                let raced = matches!(&e, sqlx::Error::Database(d)
+                    if matches!(d.code().as_deref(), Some("42P04") | Some("23505")));
+                assert!(raced, "cannot create database {name}: {e}");
+            }
+            let _ = admin.close().await;
+            sqlx::PgConnection::connect(&base)
+                .await
+                .expect("database just created")
+        }
+        other => {
+            other.expect("PostgreSQL must be reachable at DATABASE_URL or 127.0.0.1:5432/test")
+        }
+    };
     sqlx::raw_sql(sql).execute(&mut conn).await.expect(sql);
     let _ = conn.close().await;
 }

@@ -182,11 +182,12 @@ async fn create_database(base: &str) {
     ))
     .execute(&mut conn)
     .await;
-    // Another test may have created it meanwhile (42P04: duplicate database).
+    // Another test may have created it meanwhile: 42P04 (duplicate database), or 23505 when
+    // both creations raced inside the catalog.
     if let Err(e) = created {
-        let duplicate =
-            matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("42P04"));
-        assert!(duplicate, "cannot create database {name}: {e}");
+        let raced = matches!(&e, sqlx::Error::Database(d)
+            if matches!(d.code().as_deref(), Some("42P04") | Some("23505")));
+        assert!(raced, "cannot create database {name}: {e}");
     }
     let _ = conn.close().await;
 }
