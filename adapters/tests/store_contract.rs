@@ -1,12 +1,14 @@
 //! The event log contract, run against the in-memory reference log, SQLite (a temp file) and
 //! PostgreSQL (a schema of its own per test, in `DATABASE_URL` or the local `test` database);
 //! then what only the SQL stores promise: reopening, migrations, refusing foreign or newer
-//! schemas, and being readable by cqrs-es's own repositories.
+//! schemas, and being readable by cqrs-es's own repositories; and the lead directory the SQL
+//! stores keep beside the log.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use plera_actors::store::{EventLog, MemoryEventLog, NewEvent, StoreError, StoredEvent};
+use plera_actors::{LeadDirectory, LeadProfile, MemoryLeadDirectory};
 use plera_adapters::store::{open_store, Store, StoreOpenError};
-use plera_domain::ids::AccountId;
+use plera_domain::ids::{AccountId, LeadId, WorkspaceId};
 use plera_domain::values::Action;
 use serde_json::{json, Value};
 use sqlx::Connection;
@@ -86,11 +88,36 @@ impl Place {
     }
 }
 
-/// Runs one statement on the Postgres server, outside any test schema.
+/// Runs one statement on the Postgres server, outside any test schema. A missing database is
+/// created first (through the maintenance database `postgres`), so a bare server is enough.
 async fn pg_admin(sql: &str) {
-    let mut conn = sqlx::PgConnection::connect(&pg_base_url())
-        .await
-        .expect("PostgreSQL must be reachable at DATABASE_URL or 127.0.0.1:5432/test");
+    let base = pg_base_url();
+    let mut conn = match sqlx::PgConnection::connect(&base).await {
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
+            let mut url = url::Url::parse(&base).expect("DATABASE_URL is a URL");
+            let name = url.path().trim_start_matches('/').replace('"', "\"\"");
+            url.set_path("/postgres");
+            let mut admin = sqlx::PgConnection::connect(url.as_str())
+                .await
+                .expect("PostgreSQL maintenance database");
+            // A concurrent test may win the race: 42P04 or 23505 then.
+            if let Err(e) = sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut admin)
+                .await
+            {
+                let raced = matches!(&e, sqlx::Error::Database(d)
+                    if matches!(d.code().as_deref(), Some("42P04") | Some("23505")));
+                assert!(raced, "cannot create database {name}: {e}");
+            }
+            let _ = admin.close().await;
+            sqlx::PgConnection::connect(&base)
+                .await
+                .expect("database just created")
+        }
+        other => {
+            other.expect("PostgreSQL must be reachable at DATABASE_URL or 127.0.0.1:5432/test")
+        }
+    };
     sqlx::raw_sql(sql).execute(&mut conn).await.expect(sql);
     let _ = conn.close().await;
 }
@@ -990,4 +1017,151 @@ async fn a_postgres_writer_that_bypasses_the_lock_still_causes_a_conflict() {
         store.close().await;
     })
     .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lead directory beside the log.
+
+/// Runs one directory case against a fresh directory of `backend` (a SQL one is its store's).
+async fn directory<F, Fut>(backend: Backend, case: F)
+where
+    F: FnOnce(Arc<dyn LeadDirectory>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    match backend {
+        Backend::Memory => case(Arc::new(MemoryLeadDirectory::default())).await,
+        Backend::Sql(kind) => {
+            in_place(kind, |place| async move {
+                let store = open_store(&place.url()).await.expect("open store");
+                case(store.lead_directory()).await;
+                store.close().await;
+            })
+            .await
+        }
+    }
+}
+
+/// One test per backend for each directory case.
+macro_rules! directory {
+    ($($case:ident),* $(,)?) => {$(
+        mod $case {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn memory() {
+                directory(Backend::Memory, super::$case).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                directory(Backend::Sql(Sql::Sqlite), super::$case).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                directory(Backend::Sql(Sql::Postgres), super::$case).await
+            }
+        }
+    )*};
+}
+
+directory!(
+    a_profile_reads_back_as_it_was_put,
+    putting_again_replaces_the_whole_profile,
+    profiles_are_per_workspace_and_lead,
+);
+
+/// A profile with text that trips naive quoting and encodings.
+fn awkward_profile() -> LeadProfile {
+    LeadProfile::new("Zoë", "O'Brien", "Acme \"Labs\" — 東京")
+        .with_var("note", "line one\nline two\t{{not a var}}")
+        .with_var("empty", "")
+        .with_email("zoe.obrien+plera@example.com")
+}
+
+async fn a_profile_reads_back_as_it_was_put(dir: Arc<dyn LeadDirectory>) {
+    let (ws, lead) = (WorkspaceId::new("ws"), LeadId::new("l-1"));
+    assert_eq!(dir.get(&ws, &lead).await, Ok(None));
+    dir.put(&ws, &lead, awkward_profile()).await.unwrap();
+    assert_eq!(dir.get(&ws, &lead).await, Ok(Some(awkward_profile())));
+    let no_email = LeadProfile::new("Ada", "Lovelace", "Analytical");
+    dir.put(&ws, &LeadId::new("l-2"), no_email.clone())
+        .await
+        .unwrap();
+    assert_eq!(dir.get(&ws, &LeadId::new("l-2")).await, Ok(Some(no_email)));
+}
+
+async fn putting_again_replaces_the_whole_profile(dir: Arc<dyn LeadDirectory>) {
+    let (ws, lead) = (WorkspaceId::new("ws"), LeadId::new("l-1"));
+    dir.put(&ws, &lead, awkward_profile()).await.unwrap();
+    // Variables and email the new profile lacks are gone, not merged.
+    let replacement = LeadProfile::default().with_var("first_name", "Grace");
+    dir.put(&ws, &lead, replacement.clone()).await.unwrap();
+    assert_eq!(dir.get(&ws, &lead).await, Ok(Some(replacement)));
+}
+
+async fn profiles_are_per_workspace_and_lead(dir: Arc<dyn LeadDirectory>) {
+    let lead = LeadId::new("shared-id");
+    let one = LeadProfile::new("One", "A", "X");
+    let two = LeadProfile::new("Two", "B", "Y").with_email("two@example.com");
+    dir.put(&WorkspaceId::new("ws-1"), &lead, one.clone())
+        .await
+        .unwrap();
+    dir.put(&WorkspaceId::new("ws-2"), &lead, two.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        dir.get(&WorkspaceId::new("ws-1"), &lead).await,
+        Ok(Some(one))
+    );
+    assert_eq!(
+        dir.get(&WorkspaceId::new("ws-2"), &lead).await,
+        Ok(Some(two))
+    );
+    assert_eq!(
+        dir.get(&WorkspaceId::new("ws-1"), &LeadId::new("other"))
+            .await,
+        Ok(None)
+    );
+}
+
+sql_stores!(
+    profiles_survive_reopening_the_store,
+    a_malformed_stored_profile_is_an_error_naming_the_lead,
+);
+
+async fn profiles_survive_reopening_the_store(_kind: Sql, place: Arc<Place>) {
+    let (ws, lead) = (WorkspaceId::new("ws"), LeadId::new("l-1"));
+    let store = open(&place).await;
+    store
+        .lead_directory()
+        .put(&ws, &lead, awkward_profile())
+        .await
+        .unwrap();
+    store.close().await;
+    let store = open(&place).await;
+    assert_eq!(
+        store.lead_directory().get(&ws, &lead).await,
+        Ok(Some(awkward_profile()))
+    );
+    store.close().await;
+}
+
+async fn a_malformed_stored_profile_is_an_error_naming_the_lead(kind: Sql, place: Arc<Place>) {
+    let store = open(&place).await;
+    // Valid JSON, but not an object of strings: rendering from it must not go ahead.
+    execute(
+        kind,
+        &place,
+        r#"INSERT INTO lead_profiles (workspace_id, lead_id, vars, email)
+           VALUES ('ws', 'l-bad', '{"first_name": 7}', NULL)"#,
+    )
+    .await;
+    let error = store
+        .lead_directory()
+        .get(&WorkspaceId::new("ws"), &LeadId::new("l-bad"))
+        .await
+        .expect_err("a malformed profile is an error");
+    assert!(error.contains("l-bad"), "{error}");
+    store.close().await;
 }

@@ -1,14 +1,13 @@
-//! The runtime against the sandbox world on a virtual clock (issue: runtime "done when").
+//! The runtime against the sandbox world on a virtual clock (issue: runtime "done when"), on
+//! every event store: in memory, SQLite and PostgreSQL run the same tests.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use plera_actors::store::{EventLog, MemoryEventLog};
-use plera_actors::{CampaignSpec, EnrollOptions, LeadProfile, LeadSpec};
-use plera_adapters::sandbox::SandboxLead;
-use plera_domain::ids::{AccountId, CampaignId, LeadId};
-use plera_domain::play::Play;
-use plera_domain::values::{Action, ConnectionDegree, Limits, Tier};
-use plera_tests::{london_sender, CrashPoint, CrashPoints, Harness};
-use std::collections::{BTreeSet, HashMap};
+use plera_domain::values::{Action, Limits, Tier};
+use plera_tests::{
+    gap_violations, log_violations, london_sender, mailbox, on_every_store, sent_vs_ledger,
+    CrashPoint, CrashPoints, Harness, StoreKind,
+};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -16,114 +15,37 @@ fn monday() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 6, 0, 0).unwrap()
 }
 
-async fn campaign(h: &mut Harness, id: &str, senders: Vec<AccountId>) -> CampaignId {
-    h.engine
-        .create_campaign(
-            &h.workspace,
-            CampaignSpec {
-                id: Some(CampaignId::new(id)),
-                name: id.into(),
-                play: Play::linkedin_first(),
-                senders,
-                mailbox: Some("mb".into()),
-            },
-        )
-        .await
-        .expect("campaign")
-}
+on_every_store!(
+    three_campaigns_share_one_sender_within_its_limits_and_fairly,
+    linkedin_limit_warnings_pause_the_sender_and_the_cooldown_resumes_it,
+    killing_and_rebuilding_the_engine_mid_run_sends_nothing_twice,
+);
 
-async fn enroll(h: &mut Harness, campaign: &CampaignId, prefix: &str, n: usize) {
-    let mut specs = Vec::new();
-    for i in 0..n {
-        let lead = LeadId::new(format!("{prefix}-{i}"));
-        let email = format!("{prefix}{i}@example.com");
-        h.world.add_lead(
-            lead.clone(),
-            SandboxLead {
-                email: Some(email.clone()),
-                first_degree_with: BTreeSet::new(),
-            },
-        );
-        specs.push(LeadSpec {
-            lead_id: lead,
-            profile: LeadProfile::new("Ada", "Lovelace", "Acme")
-                .with_var("sender_first_name", "Alice")
-                .with_email(&email),
-            connection_degree: ConnectionDegree::Second,
-            sender: None,
-        });
-    }
-    h.engine
-        .enroll_many(&h.workspace, campaign, specs, EnrollOptions::default())
-        .await
-        .expect("enroll");
-}
-
-async fn events(log: &Arc<dyn EventLog>) -> Vec<plera_actors::store::StoredEvent> {
-    log.read_after(0, usize::MAX).await.expect("read")
-}
-
-/// Per sequence, in log order: no step after a reply or stop, messages only after acceptance.
-async fn log_violations(log: &Arc<dyn EventLog>) -> Vec<String> {
-    let mut stopped: HashMap<String, bool> = HashMap::new();
-    let mut accepted: HashMap<String, bool> = HashMap::new();
-    let mut invites: HashMap<String, u32> = HashMap::new();
-    let mut out = Vec::new();
-    for e in events(log).await {
-        let id = e.aggregate_id.clone();
-        match e.event_type.as_str() {
-            "ReplyReceived" | "SequenceStopped" => {
-                stopped.insert(id, true);
-            }
-            "InviteAccepted" => {
-                accepted.insert(id, true);
-            }
-            "StepStarted" if stopped.get(&id).copied().unwrap_or(false) => {
-                out.push(format!("step after stop in {id} at {}", e.position));
-            }
-            "MessageSent" if !accepted.get(&id).copied().unwrap_or(false) => {
-                out.push(format!("message without acceptance in {id}"));
-            }
-            "InviteSent" => {
-                let n = invites.entry(id.clone()).or_default();
-                *n += 1;
-                if *n > 1 {
-                    out.push(format!("second invite in {id}"));
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-#[tokio::test]
-async fn three_campaigns_share_one_sender_within_its_limits_and_fairly() {
-    let log: Arc<dyn EventLog> = Arc::new(MemoryEventLog::new());
-    let mut h = Harness::new(11, monday(), log.clone(), None).await;
+async fn three_campaigns_share_one_sender_within_its_limits_and_fairly(kind: StoreKind) {
+    let mut h = Harness::new(11, monday(), kind, None).await;
     let limits = Limits {
         daily_invites: 12,
         daily_messages: 20,
         weekly_invites: 50,
     };
     let sender = h.connect("li-1", london_sender(limits)).await;
-    h.engine
-        .register_mailbox(&h.workspace, &"mb".into(), "sales@acme.io")
-        .await
-        .unwrap();
+    mailbox(&h).await;
     let mut campaigns = Vec::new();
     for (i, name) in ["alpha", "beta", "gamma"].iter().enumerate() {
         // Every campaign has more leads than the sender can invite in 30 days, so a fair
         // share is an equal share.
-        let c = campaign(&mut h, name, vec![sender.clone()]).await;
-        enroll(&mut h, &c, name, 100 + i * 10).await;
+        let c = h.campaign(name, vec![sender.clone()]).await;
+        h.enroll(&c, name, 100 + i * 10).await;
         campaigns.push(c);
     }
     h.run_until(monday() + Duration::days(30)).await;
 
+    let events = h.events().await;
     assert_eq!(h.ledger_violations(), Vec::<String>::new());
-    assert_eq!(log_violations(&log).await, Vec::<String>::new());
+    assert_eq!(log_violations(&events), Vec::<String>::new());
+    assert_eq!(gap_violations(&events), Vec::<String>::new());
     let ledger = h.ledger();
+    assert_eq!(sent_vs_ledger(&events, &ledger), Vec::<String>::new());
     let invites: Vec<_> = ledger
         .iter()
         .filter(|e| e.action == Action::Invite)
@@ -143,12 +65,11 @@ async fn three_campaigns_share_one_sender_within_its_limits_and_fairly() {
     assert!(max - min <= 3, "unfair split {per_campaign:?}");
     assert!(ledger.iter().any(|e| e.action == Action::Message));
     assert!(ledger.iter().any(|e| e.action == Action::Email));
+    h.finish().await;
 }
 
-#[tokio::test]
-async fn linkedin_limit_warnings_pause_the_sender_and_the_cooldown_resumes_it() {
-    let log: Arc<dyn EventLog> = Arc::new(MemoryEventLog::new());
-    let mut h = Harness::new(5, monday(), log.clone(), None).await;
+async fn linkedin_limit_warnings_pause_the_sender_and_the_cooldown_resumes_it(kind: StoreKind) {
+    let mut h = Harness::new(5, monday(), kind, None).await;
     // Our limit is above what LinkedIn lets a free account do (20 a day).
     let mut settings = london_sender(Limits {
         daily_invites: 60,
@@ -157,15 +78,13 @@ async fn linkedin_limit_warnings_pause_the_sender_and_the_cooldown_resumes_it() 
     });
     settings.tier = Tier::Free;
     let sender = h.connect("li-free", settings).await;
-    h.engine
-        .register_mailbox(&h.workspace, &"mb".into(), "sales@acme.io")
-        .await
-        .unwrap();
-    let c = campaign(&mut h, "push", vec![sender.clone()]).await;
-    enroll(&mut h, &c, "p", 120).await;
+    mailbox(&h).await;
+    let c = h.campaign("push", vec![sender.clone()]).await;
+    h.enroll(&c, "p", 120).await;
     h.run_until(monday() + Duration::days(3)).await;
 
-    let types: Vec<String> = events(&log)
+    let types: Vec<String> = h
+        .events()
         .await
         .into_iter()
         .filter(|e| e.aggregate_id == sender.as_str())
@@ -184,6 +103,7 @@ async fn linkedin_limit_warnings_pause_the_sender_and_the_cooldown_resumes_it() 
             m
         });
     assert!(per_day.values().all(|n| *n <= 20), "{per_day:?}");
+    h.finish().await;
 }
 
 /// Crashes after every `every`-th crash point reached.
@@ -198,14 +118,12 @@ impl CrashPoints for EveryNth {
     }
 }
 
-#[tokio::test]
-async fn killing_and_rebuilding_the_engine_mid_run_sends_nothing_twice() {
-    let log: Arc<dyn EventLog> = Arc::new(MemoryEventLog::new());
+async fn killing_and_rebuilding_the_engine_mid_run_sends_nothing_twice(kind: StoreKind) {
     let crash = Arc::new(EveryNth {
         every: 7,
         seen: AtomicUsize::new(0),
     });
-    let mut h = Harness::new(3, monday(), log.clone(), Some(crash)).await;
+    let mut h = Harness::new(3, monday(), kind, Some(crash)).await;
     let sender = h
         .connect(
             "li-1",
@@ -216,28 +134,18 @@ async fn killing_and_rebuilding_the_engine_mid_run_sends_nothing_twice() {
             }),
         )
         .await;
-    h.engine
-        .register_mailbox(&h.workspace, &"mb".into(), "sales@acme.io")
-        .await
-        .unwrap();
-    let c = campaign(&mut h, "crashy", vec![sender]).await;
-    enroll(&mut h, &c, "k", 80).await;
+    mailbox(&h).await;
+    let c = h.campaign("crashy", vec![sender]).await;
+    h.enroll(&c, "k", 80).await;
     h.run_until(monday() + Duration::days(14)).await;
 
     assert!(h.restarts >= 5, "only {} restarts", h.restarts);
     assert_eq!(h.ledger_violations(), Vec::<String>::new());
-    assert_eq!(log_violations(&log).await, Vec::<String>::new());
+    let all = h.events().await;
+    assert_eq!(log_violations(&all), Vec::<String>::new());
     // Every action the sandbox really performed is on record exactly once in the log.
-    let all = events(&log).await;
-    let sent = all
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.event_type.as_str(),
-                "InviteSent" | "MessageSent" | "EmailSent"
-            )
-        })
-        .count();
-    assert_eq!(sent, h.ledger().len(), "log and ledger disagree");
+    assert_eq!(sent_vs_ledger(&all, &h.ledger()), Vec::<String>::new());
+    assert_eq!(gap_violations(&all), Vec::<String>::new());
     assert!(all.iter().any(|e| e.event_type == "StepOutcomeUnknown"));
+    h.finish().await;
 }

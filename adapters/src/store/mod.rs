@@ -3,20 +3,23 @@
 //! Both keep cqrs-es's `events` table shape (sqlite-es / postgres-es 0.5.0 can read it) plus a
 //! global `position` in commit order, migrate themselves on open, and refuse a database that is
 //! another application's or a newer plera's. Beside the log they keep `sender_actions` (filled by
-//! `append` in the same transaction, for quota rebuilds), `lead_profiles` and
-//! `projection_checkpoints`.
+//! `append` in the same transaction, for quota rebuilds), `lead_profiles` (the lead directory)
+//! and `projection_checkpoints`. `README.md` here explains the trade-offs.
 
 mod batch;
 mod error;
+mod leads;
 mod postgres;
 mod schema;
 mod sqlite;
 
 pub use error::StoreOpenError;
+pub use leads::{PostgresLeadDirectory, SqliteLeadDirectory};
 pub use postgres::PostgresEventLog;
 pub use sqlite::SqliteEventLog;
 
 use plera_actors::store::EventLog;
+use plera_actors::LeadDirectory;
 use std::sync::Arc;
 
 /// An opened, migrated event store.
@@ -34,6 +37,15 @@ impl Store {
         match self {
             Store::Sqlite(log) => Arc::new(log.clone()),
             Store::Postgres(log) => Arc::new(log.clone()),
+        }
+    }
+
+    /// The lead profiles kept beside the log (`lead_profiles`), for
+    /// [`EngineBuilder::lead_directory`](plera_actors::EngineBuilder::lead_directory).
+    pub fn lead_directory(&self) -> Arc<dyn LeadDirectory> {
+        match self {
+            Store::Sqlite(log) => Arc::new(log.lead_directory()),
+            Store::Postgres(log) => Arc::new(log.lead_directory()),
         }
     }
 

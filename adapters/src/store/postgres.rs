@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use super::batch::{self, clamp_i64, AggregateKey, EventRecord, WriteError};
 use super::error::{Redactor, StoreOpenError};
+use super::leads::PostgresLeadDirectory;
 use super::schema;
 
 /// The advisory lock every append holds: "plera" in ASCII. Advisory locks are per database, so
@@ -93,6 +94,11 @@ impl PostgresEventLog {
     /// The connection pool, for projections' tables beside the log.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The lead profiles in this schema.
+    pub fn lead_directory(&self) -> PostgresLeadDirectory {
+        PostgresLeadDirectory::new(self.pool.clone(), self.redact.clone())
     }
 
     /// Closes every connection.

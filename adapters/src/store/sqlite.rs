@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use super::batch::{self, clamp_i64, AggregateKey, EventRecord, WriteError};
 use super::error::{Redactor, StoreOpenError};
+use super::leads::SqliteLeadDirectory;
 use super::schema;
 
 /// Rows per multi-row statement, under SQLite's smallest default limit of 999 parameters (the
@@ -123,6 +124,15 @@ impl SqliteEventLog {
     /// Read-only connections (the writer's own for an in-memory database).
     pub fn reader(&self) -> &SqlitePool {
         &self.reader
+    }
+
+    /// The lead profiles in this database.
+    pub fn lead_directory(&self) -> SqliteLeadDirectory {
+        SqliteLeadDirectory::new(
+            self.writer.clone(),
+            self.reader.clone(),
+            self.redact.clone(),
+        )
     }
 
     /// Closes every connection, checkpointing the WAL into the database file.
