@@ -50,6 +50,18 @@ pub trait LeadDirectory: Send + Sync + 'static {
         profile: LeadProfile,
     ) -> Result<(), String>;
 
+    /// Stores many profiles; stores with transactions override this to write them in one.
+    async fn put_many(
+        &self,
+        workspace: &WorkspaceId,
+        profiles: Vec<(LeadId, LeadProfile)>,
+    ) -> Result<(), String> {
+        for (lead, profile) in profiles {
+            self.put(workspace, &lead, profile).await?;
+        }
+        Ok(())
+    }
+
     /// A lead's profile.
     async fn get(
         &self,

@@ -217,6 +217,10 @@ async fn invites_are_paced_in_working_hours_and_a_reply_stops_the_lead() {
         assert!((9..17).contains(&at.hour()), "invite at {at}");
     }
 
+    // The sender belongs to the user who started the flow.
+    let view = engine.sender_status(&ws, &account).await.unwrap();
+    assert_eq!(view.account_state.owner(), Some(&OwnerId::new("alice")));
+
     // A sender actor that stops is re-spawned from the log with the same use of its quota.
     let before = engine.sender_status(&ws, &account).await.unwrap().usage;
     engine.reload_sender(&ws, &account).await.unwrap();

@@ -1066,6 +1066,7 @@ macro_rules! directory {
 }
 
 directory!(
+    many_profiles_are_put_at_once,
     a_profile_reads_back_as_it_was_put,
     putting_again_replaces_the_whole_profile,
     profiles_are_per_workspace_and_lead,
@@ -1077,6 +1078,21 @@ fn awkward_profile() -> LeadProfile {
         .with_var("note", "line one\nline two\t{{not a var}}")
         .with_var("empty", "")
         .with_email("zoe.obrien+plera@example.com")
+}
+
+async fn many_profiles_are_put_at_once(dir: Arc<dyn LeadDirectory>) {
+    let ws = WorkspaceId::new("ws");
+    let profiles: Vec<(LeadId, LeadProfile)> = (0..50)
+        .map(|i| {
+            let p = LeadProfile::new(&format!("F{i}"), "L", "C");
+            (LeadId::new(format!("l-{i}")), p)
+        })
+        .chain([(LeadId::new("odd"), awkward_profile())])
+        .collect();
+    dir.put_many(&ws, profiles.clone()).await.unwrap();
+    for (lead, profile) in profiles {
+        assert_eq!(dir.get(&ws, &lead).await, Ok(Some(profile)));
+    }
 }
 
 async fn a_profile_reads_back_as_it_was_put(dir: Arc<dyn LeadDirectory>) {

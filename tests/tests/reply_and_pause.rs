@@ -1,21 +1,29 @@
 //! A reply that arrives while a step is due stops it; a paused sender sends nothing until resumed.
 
 use chrono::{Duration, TimeZone, Utc};
-use plera_actors::store::{EventLog, MemoryEventLog};
+use plera_actors::store::EventLog;
 use plera_actors::{CampaignSpec, EnrollOptions, LeadProfile, LeadSpec};
 use plera_adapters::sandbox::SandboxLead;
 use plera_domain::ids::{CampaignId, LeadId, ProviderMessageId};
 use plera_domain::play::Play;
 use plera_domain::ports::{Clock, InboundEvent};
 use plera_domain::values::{Channel, ConnectionDegree, Limits};
-use plera_tests::{london_sender, Harness};
+use plera_tests::{london_sender, on_every_store, Harness, StoreKind};
 use std::sync::Arc;
 
-async fn setup(lead_count: usize) -> (Harness, Arc<dyn EventLog>, plera_domain::ids::AccountId) {
+on_every_store!(
+    a_reply_arriving_while_the_step_is_due_stops_it,
+    a_paused_sender_sends_nothing_until_it_is_resumed,
+);
+
+async fn setup(
+    kind: StoreKind,
+    lead_count: usize,
+) -> (Harness, Arc<dyn EventLog>, plera_domain::ids::AccountId) {
     // Monday 2 March 2026, 10:00 in London: inside working hours.
     let start = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
-    let log: Arc<dyn EventLog> = Arc::new(MemoryEventLog::new());
-    let mut h = Harness::new(21, start, log.clone(), None).await;
+    let mut h = Harness::new(21, start, kind, None).await;
+    let log = h.log.clone();
     let sender = h
         .connect(
             "li-1",
@@ -63,9 +71,8 @@ async fn setup(lead_count: usize) -> (Harness, Arc<dyn EventLog>, plera_domain::
     (h, log, sender)
 }
 
-#[tokio::test]
-async fn a_reply_arriving_while_the_step_is_due_stops_it() {
-    let (mut h, log, sender) = setup(1).await;
+async fn a_reply_arriving_while_the_step_is_due_stops_it(kind: StoreKind) {
+    let (mut h, log, sender) = setup(kind, 1).await;
     // The invite is due right now; the reply lands first.
     h.engine
         .ingest(
@@ -97,9 +104,8 @@ async fn a_reply_arriving_while_the_step_is_due_stops_it() {
     );
 }
 
-#[tokio::test]
-async fn a_paused_sender_sends_nothing_until_it_is_resumed() {
-    let (mut h, _log, sender) = setup(30).await;
+async fn a_paused_sender_sends_nothing_until_it_is_resumed(kind: StoreKind) {
+    let (mut h, _log, sender) = setup(kind, 30).await;
     h.engine.pause_sender(&h.workspace, &sender).await.unwrap();
     let paused_until = h.clock.now() + Duration::days(3);
     h.run_until(paused_until).await;

@@ -64,7 +64,7 @@ pub enum DriverMsg {
         /// Events that must commit with it.
         extra: Vec<NewEvent>,
     },
-    /// Which workspace started the flow with this token digest?
+    /// Which workspace started the flow with this token digest, and the flow itself?
     StateOwner(String),
     /// Stop a lead.
     StopLead {
@@ -129,7 +129,7 @@ pub enum DriverReply {
     /// To `Workspace`.
     WorkspaceEvents(Vec<WorkspaceEvent>),
     /// To `StateOwner`.
-    Owner(Option<WorkspaceId>),
+    Owner(Option<(WorkspaceId, plera_domain::workspace::PendingConnection)>),
     /// To `Ingest`.
     Ingested(IngestOutcome),
     /// To `Sequences`.
@@ -177,7 +177,11 @@ impl Handler<DriverMsg> for DriverActor {
                     .await
                     .map(DriverReply::WorkspaceEvents),
                 DriverMsg::StateOwner(digest) => {
-                    Ok(DriverReply::Owner(book.state_owner.get(&digest).cloned()))
+                    let owner = book.state_owner.get(&digest).cloned().and_then(|ws| {
+                        let pending = book.workspaces.get(&ws)?.state.connection(&digest)?.clone();
+                        Some((ws, pending))
+                    });
+                    Ok(DriverReply::Owner(owner))
                 }
                 DriverMsg::StopLead {
                     workspace,

@@ -385,12 +385,14 @@ impl Book {
             records.extend(decision.records);
             staged.push((id, decision.next));
         }
-        for spec in &leads {
-            self.directory
-                .put(workspace, &spec.lead_id, spec.profile.clone())
-                .await
-                .map_err(EngineError::Directory)?;
-        }
+        let profiles = leads
+            .iter()
+            .map(|spec| (spec.lead_id.clone(), spec.profile.clone()))
+            .collect();
+        self.directory
+            .put_many(workspace, profiles)
+            .await
+            .map_err(EngineError::Directory)?;
         self.log.append(records).await?;
         let mut ids = Vec::new();
         for (id, next) in staged {

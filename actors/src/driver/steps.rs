@@ -367,20 +367,25 @@ impl Book {
         let profile = self.profile(&e.workspace_id, &e.lead_id).await?;
         let mailbox = e.mailbox_id.clone();
         let to = profile.email.clone();
-        let rendered = render_step(play_step, &profile, None);
-        let (Some(mailbox), Some(to), Ok(rendered)) = (mailbox, to, rendered) else {
+        let skip = |reason| LeadSequenceCommand::SkipStep {
+            step,
+            reason,
+            at: now,
+        };
+        let (Some(mailbox), Some(to)) = (mailbox, to) else {
             // Nothing to send with: pass the step over rather than start it.
-            self.stage(
-                batch,
-                id,
-                LeadSequenceCommand::SkipStep {
-                    step,
-                    reason: SkipReason::ConditionNotMet,
-                    at: now,
-                },
-            )
-            .await?;
+            self.stage(batch, id, skip(SkipReason::EmailUnknown))
+                .await?;
             return Ok(());
+        };
+        let rendered = match render_step(play_step, &profile, None) {
+            Ok(r) => r,
+            Err(err) => {
+                tracing::warn!(sequence = %id, error = %err, "email could not be rendered");
+                self.stage(batch, id, skip(SkipReason::RenderFailed))
+                    .await?;
+                return Ok(());
+            }
         };
         let ok = self
             .stage(
@@ -550,7 +555,7 @@ impl Book {
                     id,
                     LeadSequenceCommand::SkipStep {
                         step,
-                        reason: SkipReason::ConditionNotMet,
+                        reason: SkipReason::RenderFailed,
                         at: now,
                     },
                 )

@@ -239,7 +239,7 @@ impl Engine {
         else {
             return Err(EngineError::SystemDown);
         };
-        let workspace = owner.ok_or(EngineError::Workspace(
+        let (workspace, pending) = owner.ok_or(EngineError::Workspace(
             plera_domain::workspace::WorkspaceError::UnknownState,
         ))?;
         let limits = settings
@@ -252,7 +252,7 @@ impl Engine {
         let mut extra = Vec::new();
         // A new sender's AccountConnected commits with the workspace's ConnectionCompleted, so a
         // spent token always has its sender and a sender always its spent token.
-        let is_reconnect = self.pending_reconnect(&workspace, &digest).await?;
+        let is_reconnect = pending.reconnect.clone();
         if is_reconnect.is_none() {
             let decision = Tracked::<SenderAccount>::default()
                 .decide(
@@ -261,7 +261,7 @@ impl Engine {
                         workspace_id: workspace.clone(),
                         account_id: new_id.clone(),
                         provider_account_id: provider_account_id.clone(),
-                        owner: OwnerId::new(""),
+                        owner: pending.owner.clone(),
                         tier: settings.tier,
                         limits,
                         timezone: settings.timezone,
@@ -306,28 +306,6 @@ impl Engine {
             self.spawn_sender(account.clone(), workspace).await?;
         }
         Ok(account)
-    }
-
-    async fn pending_reconnect(
-        &self,
-        workspace: &WorkspaceId,
-        digest: &str,
-    ) -> Result<Option<AccountId>, EngineError> {
-        let events = self.inner.log.load("workspace", workspace.as_str()).await?;
-        let mut reconnect = None;
-        for e in events {
-            if let Ok(WorkspaceEvent::ConnectionRequested {
-                state_digest,
-                reconnect: r,
-                ..
-            }) = crate::store::decode::<WorkspaceEvent>(&e)
-            {
-                if state_digest == digest {
-                    reconnect = r;
-                }
-            }
-        }
-        Ok(reconnect)
     }
 
     pub(crate) async fn spawn_sender(

@@ -44,6 +44,35 @@ impl SqliteLeadDirectory {
 
 #[async_trait]
 impl LeadDirectory for SqliteLeadDirectory {
+    async fn put_many(
+        &self,
+        workspace: &WorkspaceId,
+        profiles: Vec<(LeadId, LeadProfile)>,
+    ) -> Result<(), String> {
+        // One transaction: an enrollment of many leads costs one commit, not one per lead.
+        let mut tx = self
+            .writer
+            .begin()
+            .await
+            .map_err(|e| self.redact.scrub(e))?;
+        for (lead, profile) in profiles {
+            let vars = serde_json::to_string(&profile.vars).map_err(|e| e.to_string())?;
+            sqlx::query(
+                "INSERT INTO lead_profiles (workspace_id, lead_id, vars, email) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (workspace_id, lead_id) \
+                 DO UPDATE SET vars = excluded.vars, email = excluded.email",
+            )
+            .bind(workspace.as_str())
+            .bind(lead.as_str())
+            .bind(vars)
+            .bind(profile.email)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.redact.scrub(e))?;
+        }
+        tx.commit().await.map_err(|e| self.redact.scrub(e))
+    }
+
     async fn put(
         &self,
         workspace: &WorkspaceId,
@@ -105,6 +134,31 @@ impl PostgresLeadDirectory {
 
 #[async_trait]
 impl LeadDirectory for PostgresLeadDirectory {
+    async fn put_many(
+        &self,
+        workspace: &WorkspaceId,
+        profiles: Vec<(LeadId, LeadProfile)>,
+    ) -> Result<(), String> {
+        // One transaction: an enrollment of many leads costs one commit, not one per lead.
+        let mut tx = self.pool.begin().await.map_err(|e| self.redact.scrub(e))?;
+        for (lead, profile) in profiles {
+            sqlx::query(
+                "INSERT INTO lead_profiles (workspace_id, lead_id, vars, email) \
+                 VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (workspace_id, lead_id) \
+                 DO UPDATE SET vars = EXCLUDED.vars, email = EXCLUDED.email",
+            )
+            .bind(workspace.as_str())
+            .bind(lead.as_str())
+            .bind(Json(&profile.vars))
+            .bind(profile.email)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.redact.scrub(e))?;
+        }
+        tx.commit().await.map_err(|e| self.redact.scrub(e))
+    }
+
     async fn put(
         &self,
         workspace: &WorkspaceId,

@@ -37,6 +37,9 @@ pub enum SkipReason {
     CannotInviteYet,
     /// LinkedIn refuses the action for this lead (invalid, blocked or unreachable recipient).
     RecipientRefused,
+    /// The step's texts could not be rendered for this lead (a missing template variable or lead
+    /// profile, a note over the tier's length): nothing was sent, and the log says why.
+    RenderFailed,
 }
 
 /// Events of the `LeadSequence` aggregate (DESIGN §4), stored with an internal `type` tag.
