@@ -137,6 +137,14 @@ struct Sim {
 
 impl Sim {
     async fn start(log: Arc<dyn EventLog>, seed: u64) -> Sim {
+        Self::start_with(log, seed, None).await
+    }
+
+    async fn start_with(
+        log: Arc<dyn EventLog>,
+        seed: u64,
+        views: Option<Arc<dyn ViewQueries>>,
+    ) -> Sim {
         let clock = Arc::new(VirtualClock::new(monday()));
         // Generous rates, so that a small run has every kind of event.
         let config = SandboxConfig {
@@ -151,7 +159,11 @@ impl Sim {
             ..SandboxConfig::seeded(seed)
         };
         let world = SandboxWorld::new(config, clock.clone());
-        let engine = Engine::builder()
+        let mut builder = Engine::builder();
+        if let Some(views) = views {
+            builder = builder.views(views);
+        }
+        let engine = builder
             .event_log(log)
             .linkedin(Arc::new(world.clone()))
             .email(Arc::new(world.clone()))
@@ -1072,6 +1084,89 @@ async fn views_follow_a_live_engine_and_equal_their_rebuild() {
         let live = dump(&views).await;
         views.rebuild_all(|_, _| {}).await.expect("rebuild");
         assert_eq!(dump(&views).await, live);
+        store.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_engine_reads_its_views_scoped_to_the_workspace_and_up_to_date() {
+    in_place(Db::Sqlite, |place| async move {
+        let store = place.open().await;
+        let views = Views::new(&store);
+        let mut sim = Sim::start_with(store.event_log(), 9, Some(Arc::new(views.clone()))).await;
+        sim.run_days(5).await;
+        let ws = sim.ws.clone();
+        let engine = sim.engine.clone();
+
+        // The inbox is current without anyone catching up, and scoped to the workspace.
+        let threads = engine
+            .inbox(&ws, InboxFilter::default())
+            .await
+            .expect("inbox");
+        assert_eq!(
+            threads,
+            views.inbox(&InboxFilter::default()).await.expect("views")
+        );
+        assert!(!threads.is_empty());
+        let other = WorkspaceId::new("other");
+        assert!(engine
+            .inbox(&other, InboxFilter::default())
+            .await
+            .expect("other")
+            .is_empty());
+
+        // A read call after a command sees the command.
+        let unread = threads
+            .iter()
+            .find(|t| t.unread > 0)
+            .expect("an unread thread")
+            .clone();
+        engine
+            .mark_read(&ws, &unread.lead_id, unread.account_id.as_ref())
+            .await
+            .expect("mark read");
+        let conversation = engine
+            .conversation(&ws, &unread.lead_id, unread.account_id.as_ref())
+            .await
+            .expect("conversation");
+        assert_eq!(conversation.len(), 1);
+        assert_eq!(conversation[0].unread, 0);
+        assert_eq!(conversation[0].messages, unread.messages);
+
+        // Sender health, with another workspace's view of it refused.
+        let account = sim.senders.keys().next().cloned().expect("a sender");
+        let detail = engine.sender_health(&ws, &account).await.expect("health");
+        assert_eq!(detail.health.account_id, account);
+        assert_eq!(detail.warnings.len() as u64, detail.health.warnings.min(20));
+        assert_eq!(engine.senders_health(&ws).await.expect("all").len(), 2);
+        assert!(matches!(
+            engine.sender_health(&other, &account).await,
+            Err(plera_actors::EngineError::NotFound { .. })
+        ));
+
+        // Funnels, per workspace and campaign.
+        let funnels = engine.funnel(&ws, None).await.expect("funnel");
+        assert_eq!(funnels.len(), 2);
+        let spring = CampaignId::new("spring");
+        let days = engine.funnel_days(&ws, &spring).await.expect("days");
+        assert_eq!(
+            days.iter().map(|d| d.enrolled).sum::<u64>(),
+            funnels[0].enrolled
+        );
+        assert!(matches!(
+            engine.funnel_days(&other, &spring).await,
+            Err(plera_actors::EngineError::NotFound { .. })
+        ));
+        sim.engine.shutdown().await;
+
+        // An engine built without views says so.
+        let bare = Sim::start(Arc::new(MemoryEventLog::new()), 1).await;
+        assert!(matches!(
+            bare.engine.inbox(&ws, InboxFilter::default()).await,
+            Err(plera_actors::EngineError::InvalidInput(_))
+        ));
+        bare.engine.shutdown().await;
         store.close().await;
     })
     .await;

@@ -306,6 +306,15 @@ impl SenderHealth {
     }
 }
 
+/// A sender's health with its latest warnings (the engine's `sender_health`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SenderDetail {
+    /// Status, limits and use.
+    pub health: SenderHealth,
+    /// Latest warnings, newest first.
+    pub warnings: Vec<WarningView>,
+}
+
 /// One step of a campaign's funnel.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FunnelStep {
