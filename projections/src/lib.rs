@@ -26,7 +26,7 @@ mod testing;
 pub use envelope::{decode_all, Decoded, Envelope, Event};
 pub use funnel::FunnelView;
 pub use inbox::InboxView;
-pub use memory::MemoryTables;
+pub use memory::{Applied, MemoryTables};
 pub use projection::{Projection, ProjectionError};
 pub use queries::ViewQueries;
 pub use rows::{Change, Record, Value};
@@ -55,4 +55,72 @@ pub(crate) fn tag<T: serde::Serialize>(value: &T) -> String {
 /// Reads an enum back from its column text.
 pub(crate) fn untag<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use plera_domain::ids::ProviderMessageId;
+    use plera_domain::lead::LeadSequenceEvent as L;
+    use plera_domain::values::{Action, Channel, ConnectionDegree};
+
+    use super::*;
+    use crate::testing::{rounds, t, Log};
+
+    /// Many sequences in one batch, each with rows that depend on rows of others (threads, campaign
+    /// and step counters): every view settles in a fixed number of rounds, not one per event.
+    #[test]
+    fn a_large_batch_settles_in_a_few_rounds() {
+        let mut log = Log::default();
+        for i in 0..200 {
+            let seq = format!("ws/c{}/l{i}", i % 3);
+            let at = t(9, 0) + Duration::minutes(i);
+            log.lead(
+                &seq,
+                L::SequenceStarted {
+                    workspace_id: "ws".into(),
+                    lead_id: format!("l{i}").into(),
+                    campaign_id: format!("c{}", i % 3).into(),
+                    play: "linkedin-first".into(),
+                    account_id: format!("acc-{}", i % 4).into(),
+                    mailbox_id: None,
+                    connection_degree: ConnectionDegree::Second,
+                    email_known: false,
+                    at,
+                },
+            )
+            .lead(
+                &seq,
+                L::StepStarted {
+                    step: 0,
+                    action: Action::Invite,
+                    account_id: Some(format!("acc-{}", i % 4).into()),
+                    mailbox_id: None,
+                    at,
+                },
+            )
+            .lead(
+                &seq,
+                L::InviteSent {
+                    step: 0,
+                    account_id: format!("acc-{}", i % 4).into(),
+                    note: None,
+                    at,
+                },
+            )
+            .lead(
+                &seq,
+                L::ReplyReceived {
+                    channel: Channel::Linkedin,
+                    message_id: ProviderMessageId::new(format!("r{i}")),
+                    text: "hi".into(),
+                    at,
+                },
+            );
+        }
+        for view in all_views() {
+            let n = rounds(view.as_ref(), &log.events);
+            assert!(n <= 3, "{} took {n} rounds", view.name());
+        }
+    }
 }

@@ -8,6 +8,15 @@ use crate::projection::{Projection, ProjectionError, MAX_ROUNDS};
 use crate::rows::{Change, Key, Record, Value};
 use crate::stage::{Outcome, Read, Snapshot};
 
+/// What applying one batch took.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// Rows written or deleted.
+    pub rows: usize,
+    /// Runs of the fold (1 + rounds of reads).
+    pub rounds: usize,
+}
+
 /// View tables in memory, keyed by table name then primary key.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MemoryTables {
@@ -20,20 +29,22 @@ impl MemoryTables {
         Self::default()
     }
 
-    /// Applies one batch to `view`'s tables, loading rows the way the SQL runner does. Returns
-    /// how many rows changed.
+    /// Applies one batch to `view`'s tables, loading rows the way the SQL runner does.
     pub fn apply(
         &mut self,
         view: &dyn Projection,
         events: &[Decoded],
-    ) -> Result<usize, ProjectionError> {
+    ) -> Result<Applied, ProjectionError> {
         let mut snapshot = Snapshot::new();
-        for _ in 0..MAX_ROUNDS {
+        for round in 1..=MAX_ROUNDS {
             match view.apply(events, &snapshot)? {
                 Outcome::Done(changes) => {
-                    let n = changes.len();
+                    let rows = changes.len();
                     self.write(changes);
-                    return Ok(n);
+                    return Ok(Applied {
+                        rows,
+                        rounds: round,
+                    });
                 }
                 Outcome::Need(reads) => {
                     for read in reads {

@@ -120,6 +120,7 @@ pub struct Stage<'s> {
     tables: BTreeMap<&'static str, &'static Table>,
     writes: BTreeMap<(&'static str, Key), Option<Vec<Value>>>,
     missing: BTreeSet<Read>,
+    misses: usize,
 }
 
 impl<'s> Stage<'s> {
@@ -130,6 +131,7 @@ impl<'s> Stage<'s> {
             tables: BTreeMap::new(),
             writes: BTreeMap::new(),
             missing: BTreeSet::new(),
+            misses: 0,
         }
     }
 
@@ -142,6 +144,7 @@ impl<'s> Stage<'s> {
             return staged.as_deref().map(R::from_values).transpose();
         }
         if !self.snapshot.covers(table.name, &key) {
+            self.misses += 1;
             self.missing.insert(Read { table, prefix: key });
             return Ok(None);
         }
@@ -155,6 +158,7 @@ impl<'s> Stage<'s> {
     pub fn scan<R: Record>(&mut self, prefix: Key) -> Result<Vec<R>, ProjectionError> {
         let table = R::table();
         if !self.snapshot.covers(table.name, &prefix) {
+            self.misses += 1;
             self.missing.insert(Read { table, prefix });
             return Ok(Vec::new());
         }
@@ -194,6 +198,13 @@ impl<'s> Stage<'s> {
     /// Whether a read was missing so far.
     pub fn is_missing_rows(&self) -> bool {
         !self.missing.is_empty()
+    }
+
+    /// How many reads went unanswered so far (a read missed twice counts twice). A fold compares it around one event's reads to skip
+    /// only that event: bailing out on any earlier miss would hide this event's own reads until
+    /// a later round, and a batch would need a round per event instead of two or three.
+    pub fn missing_reads(&self) -> usize {
+        self.misses
     }
 
     /// The batch's outcome. A write that leaves a loaded row as it was is dropped, so that a

@@ -83,3 +83,11 @@ pub fn run_all_ways(view: &dyn Projection, events: &[Decoded]) -> MemoryTables {
     }
     whole
 }
+
+/// Applies `events` as one batch to empty tables and returns how many runs of the fold it took.
+pub fn rounds(view: &dyn Projection, events: &[Decoded]) -> usize {
+    MemoryTables::new()
+        .apply(view, events)
+        .expect("the batch applies")
+        .rounds
+}

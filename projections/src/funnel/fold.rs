@@ -57,7 +57,9 @@ fn apply_lead(
 ) -> Result<(), ProjectionError> {
     use LeadSequenceEvent as E;
     let key = vec![KeyPart::from(event.aggregate_id.as_str())];
+    let missed = stage.missing_reads();
     let found = stage.get::<FunnelSequence>(key)?;
+    let unknown = stage.missing_reads() > missed;
     if let E::SequenceStarted {
         workspace_id,
         lead_id,
@@ -67,7 +69,7 @@ fn apply_lead(
         ..
     } = lead
     {
-        if found.is_some() || stage.is_missing_rows() {
+        if found.is_some() || unknown {
             return Ok(());
         }
         let seq = FunnelSequence {

@@ -217,9 +217,10 @@ fn add_message(
         KeyPart::from(m.lead_id.as_str()),
         KeyPart::from(m.account_id.as_str()),
     ];
+    let missed = stage.missing_reads();
     let existing = stage.get::<MessageRow>(message_key)?;
     let thread = stage.get::<ThreadRow>(thread_key)?;
-    if existing.is_some() || stage.is_missing_rows() {
+    if existing.is_some() || stage.missing_reads() > missed {
         return Ok(());
     }
     let at = stamp(event.event.at());
