@@ -1171,3 +1171,91 @@ async fn the_engine_reads_its_views_scoped_to_the_workspace_and_up_to_date() {
     })
     .await;
 }
+
+/// `leads` leads × 8 events (enrol, invite, acceptance, message, reply and stop) over 10
+/// senders and 5 campaigns, spread over 30 days: a load of a realistic shape for timing.
+fn synthetic(leads: usize) -> Vec<NewEvent> {
+    let start = monday();
+    let mut out = Vec::new();
+    for a in 0..10 {
+        out.push(NewEvent {
+            aggregate_type: "sender_account".into(),
+            aggregate_id: format!("acc-{a}"),
+            sequence: 1,
+            event_type: "AccountConnected".into(),
+            event_version: "1".into(),
+            payload: json!({"type": "AccountConnected", "workspace_id": "ws", "account_id": format!("acc-{a}"),
+                "provider_account_id": format!("li-{a}"), "owner": "alice", "tier": "premium",
+                "limits": {"daily_invites": 80, "daily_messages": 150, "weekly_invites": 200},
+                "timezone": "Europe/Paris", "working_hours": {"start": "08:00", "end": "19:00"},
+                "warm_up": false, "at": start}),
+        });
+    }
+    for i in 0..leads {
+        let at = |minutes: i64| {
+            (start + Duration::minutes(minutes + (i as i64 * 43_200) / leads as i64)).to_rfc3339()
+        };
+        let account = format!("acc-{}", i % 10);
+        let campaign = format!("c{}", i % 5);
+        let events = [
+            json!({"type": "SequenceStarted", "workspace_id": "ws", "lead_id": format!("l{i}"), "campaign_id": campaign,
+                "play": "linkedin-first", "account_id": account, "connection_degree": "second", "email_known": true, "at": at(0)}),
+            json!({"type": "StepStarted", "step": 0, "action": "invite", "account_id": account, "at": at(1)}),
+            json!({"type": "InviteSent", "step": 0, "account_id": account, "note": "Hello there", "at": at(2)}),
+            json!({"type": "InviteAccepted", "at": at(300)}),
+            json!({"type": "StepStarted", "step": 2, "action": "message", "account_id": account, "at": at(1500)}),
+            json!({"type": "MessageSent", "step": 2, "account_id": account, "text": "Thanks for connecting", "at": at(1501)}),
+            json!({"type": "ReplyReceived", "channel": "linkedin", "message_id": format!("r{i}"), "text": "Sure", "at": at(2000)}),
+            json!({"type": "SequenceStopped", "reason": "replied", "at": at(2000)}),
+        ];
+        for (n, payload) in events.into_iter().enumerate() {
+            out.push(NewEvent {
+                aggregate_type: "lead_sequence".into(),
+                aggregate_id: format!("ws/{campaign}/l{i}"),
+                sequence: n as u64 + 1,
+                event_type: payload["type"].as_str().unwrap_or_default().into(),
+                event_version: "1".into(),
+                payload,
+            });
+        }
+    }
+    out
+}
+
+async fn rebuild_speed(kind: Db) {
+    in_place(kind, |place| async move {
+        let store = place.open().await;
+        let events = synthetic(5_000);
+        let n = events.len();
+        for chunk in events.chunks(2_000) {
+            store
+                .event_log()
+                .append(chunk.to_vec())
+                .await
+                .expect("append");
+        }
+        let views = Views::new(&store);
+        let started = std::time::Instant::now();
+        let counts = views.rebuild_all(|_, _| {}).await.expect("rebuild");
+        let took = started.elapsed();
+        eprintln!("{kind:?}: rebuilt every view from {n} events in {took:?}");
+        assert_eq!(counts[0].rows["inbox_messages"], 15_000);
+        assert_eq!(counts[2].rows["funnel_sequences"], 5_000);
+        store.close().await;
+    })
+    .await;
+}
+
+/// Timing only: `cargo test -p plera-adapters --test views_runner speed -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn rebuild_speed_on_sqlite() {
+    rebuild_speed(Db::Sqlite).await;
+}
+
+/// Timing only, as above.
+#[tokio::test]
+#[ignore]
+async fn rebuild_speed_on_postgres() {
+    rebuild_speed(Db::Postgres).await;
+}
