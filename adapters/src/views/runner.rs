@@ -145,7 +145,8 @@ impl Runner<'_> {
         progress: &mut (dyn FnMut(u64, u64) + Send),
     ) -> Result<u64, ViewError> {
         self.prepare(views).await?;
-        let total = self.log_end().await?;
+        // Only asked for once there is work: a refresh with nothing new stays two queries.
+        let mut total = None;
         let mut conflicts = 0;
         loop {
             let stored = self.checkpoints(views).await?;
@@ -158,6 +159,10 @@ impl Runner<'_> {
                 .map_err(|e| ViewError::Storage(e.to_string()))?;
             let Some(last) = batch.last().map(|e| e.position) else {
                 return Ok(from);
+            };
+            let total = match total {
+                Some(total) => total,
+                None => *total.insert(self.log_end().await?),
             };
             let decoded = decode_all(&batch.into_iter().map(envelope).collect::<Vec<_>>())?;
             let mut plans = Vec::new();
