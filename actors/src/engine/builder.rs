@@ -27,6 +27,7 @@ pub struct EngineBuilder {
     auth_base_url: String,
     deterministic_tokens: bool,
     auto_tick: Option<std::time::Duration>,
+    views: Option<Arc<dyn plera_projections::ViewQueries>>,
 }
 
 impl Default for EngineBuilder {
@@ -45,6 +46,7 @@ impl Default for EngineBuilder {
             auth_base_url: "https://auth.plera.local/connect".into(),
             deterministic_tokens: false,
             auto_tick: None,
+            views: None,
         }
     }
 }
@@ -126,6 +128,12 @@ impl EngineBuilder {
     /// [`Engine::tick`] (tests and the simulator on a virtual clock).
     pub fn auto_tick(mut self, every: std::time::Duration) -> Self {
         self.auto_tick = Some(every);
+        self
+    }
+
+    /// The views the read calls (`inbox`, `sender_health`, `funnel`, ...) answer from.
+    pub fn views(mut self, views: Arc<dyn plera_projections::ViewQueries>) -> Self {
+        self.views = Some(views);
         self
     }
 
@@ -214,6 +222,7 @@ impl EngineBuilder {
                 seed: self.seed,
                 auth_base_url: self.auth_base_url,
                 deterministic_tokens: self.deterministic_tokens,
+                views: self.views,
             }),
         })
     }

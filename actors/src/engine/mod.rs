@@ -4,10 +4,12 @@
 mod builder;
 mod error;
 mod registry;
+mod views;
 
 pub use builder::EngineBuilder;
 pub use error::EngineError;
 pub use registry::Registry;
+pub use views::SHOWN_WARNINGS;
 
 use actix::Addr;
 use chrono::{DateTime, Duration, Utc};
@@ -115,6 +117,7 @@ struct Inner {
     seed: u64,
     auth_base_url: String,
     deterministic_tokens: bool,
+    views: Option<Arc<dyn plera_projections::ViewQueries>>,
 }
 
 /// The handle to a running engine. Cheap to clone; every clone talks to the same engine.

@@ -1,0 +1,268 @@
+//! The two databases behind one small interface: statements are built as text with typed
+//! parameters ([`Sql`]), run on SQLite or PostgreSQL, and rows come back as plain [`Value`]s.
+
+use plera_projections::queries::ViewError;
+use plera_projections::rows::{Kind, Value};
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{
+    Database, Decode, Encode, PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction, Type,
+};
+
+use crate::store::Store;
+
+/// Which placeholder syntax and limits a statement is built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// `?` placeholders; at most 999 of them (SQLite's smallest default limit).
+    Sqlite,
+    /// `$n` placeholders; at most 65 535.
+    Postgres,
+}
+
+impl Dialect {
+    /// Parameters one statement may bind.
+    pub(crate) fn max_params(self) -> usize {
+        match self {
+            Dialect::Sqlite => 999,
+            Dialect::Postgres => 65_535,
+        }
+    }
+}
+
+/// A statement under construction: text and its parameters, each with its column kind (so that a
+/// NULL is bound with the type PostgreSQL expects).
+pub(crate) struct Sql {
+    dialect: Dialect,
+    text: String,
+    params: Vec<(Kind, Value)>,
+}
+
+impl Sql {
+    /// An empty statement.
+    pub(crate) fn new(dialect: Dialect) -> Self {
+        Self {
+            dialect,
+            text: String::new(),
+            params: Vec::new(),
+        }
+    }
+
+    /// Appends text.
+    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder bound to `value`.
+    pub(crate) fn bind(&mut self, kind: Kind, value: Value) -> &mut Self {
+        self.params.push((kind, value));
+        match self.dialect {
+            Dialect::Sqlite => self.text.push('?'),
+            Dialect::Postgres => {
+                self.text.push('$');
+                self.text.push_str(&self.params.len().to_string());
+            }
+        }
+        self
+    }
+
+    /// Appends a text placeholder.
+    pub(crate) fn bind_text(&mut self, text: &str) -> &mut Self {
+        self.bind(Kind::Text, Value::Text(text.to_owned()))
+    }
+
+    /// Appends an integer placeholder.
+    pub(crate) fn bind_int(&mut self, n: i64) -> &mut Self {
+        self.bind(Kind::Int, Value::Int(n))
+    }
+
+    /// The statement's text.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// The view tables' database: SQLite (writes on the event log's one writer connection, so they
+/// queue with appends) or PostgreSQL.
+#[derive(Clone)]
+pub(crate) enum Db {
+    /// SQLite.
+    Sqlite {
+        /// The store's writer pool (one connection).
+        writer: SqlitePool,
+        /// Its read-only pool.
+        reader: SqlitePool,
+    },
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// An open write transaction.
+pub(crate) enum Tx {
+    /// On SQLite (`BEGIN IMMEDIATE`: the write lock is taken at once, never upgraded mid-way).
+    Sqlite(Transaction<'static, Sqlite>),
+    /// On PostgreSQL.
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Db {
+    /// The database of `store`.
+    pub(crate) fn of(store: &Store) -> Self {
+        match store {
+            Store::Sqlite(log) => Db::Sqlite {
+                writer: log.writer().clone(),
+                reader: log.reader().clone(),
+            },
+            Store::Postgres(log) => Db::Postgres(log.pool().clone()),
+        }
+    }
+
+    /// The statement dialect.
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self {
+            Db::Sqlite { .. } => Dialect::Sqlite,
+            Db::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs a query outside any transaction; `kinds` are the result columns' kinds.
+    pub(crate) async fn fetch(
+        &self,
+        sql: &Sql,
+        kinds: &[Kind],
+    ) -> Result<Vec<Vec<Value>>, ViewError> {
+        match self {
+            Db::Sqlite { reader, .. } => {
+                let rows = bind_all(sqlx::query(sql.text()), &sql.params)?
+                    .fetch_all(reader)
+                    .await
+                    .map_err(storage)?;
+                rows.iter().map(|r| decode_sqlite(r, kinds)).collect()
+            }
+            Db::Postgres(pool) => {
+                let rows = bind_all(sqlx::query(sql.text()), &sql.params)?
+                    .fetch_all(pool)
+                    .await
+                    .map_err(storage)?;
+                rows.iter().map(|r| decode_pg(r, kinds)).collect()
+            }
+        }
+    }
+
+    /// Opens a write transaction.
+    pub(crate) async fn begin(&self) -> Result<Tx, ViewError> {
+        match self {
+            Db::Sqlite { writer, .. } => Ok(Tx::Sqlite(
+                writer
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(storage)?,
+            )),
+            Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await.map_err(storage)?)),
+        }
+    }
+}
+
+impl Tx {
+    /// Runs a statement; returns the rows it affected.
+    pub(crate) async fn exec(&mut self, sql: &Sql) -> Result<u64, ViewError> {
+        match self {
+            Tx::Sqlite(tx) => Ok(bind_all(sqlx::query(sql.text()), &sql.params)?
+                .execute(&mut **tx)
+                .await
+                .map_err(storage)?
+                .rows_affected()),
+            Tx::Postgres(tx) => Ok(bind_all(sqlx::query(sql.text()), &sql.params)?
+                .execute(&mut **tx)
+                .await
+                .map_err(storage)?
+                .rows_affected()),
+        }
+    }
+
+    /// Commits.
+    pub(crate) async fn commit(self) -> Result<(), ViewError> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await.map_err(storage),
+            Tx::Postgres(tx) => tx.commit().await.map_err(storage),
+        }
+    }
+
+    /// Rolls back (dropping a transaction rolls it back too; this says so).
+    pub(crate) async fn rollback(self) -> Result<(), ViewError> {
+        match self {
+            Tx::Sqlite(tx) => tx.rollback().await.map_err(storage),
+            Tx::Postgres(tx) => tx.rollback().await.map_err(storage),
+        }
+    }
+}
+
+/// A database failure as a view error.
+pub(crate) fn storage(e: sqlx::Error) -> ViewError {
+    ViewError::Storage(e.to_string())
+}
+
+type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>;
+
+fn bind_all<'q, DB>(
+    mut query: Query<'q, DB>,
+    params: &[(Kind, Value)],
+) -> Result<Query<'q, DB>, ViewError>
+where
+    DB: Database,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    Option<f64>: Encode<'q, DB> + Type<DB>,
+    Option<String>: Encode<'q, DB> + Type<DB>,
+{
+    for (kind, value) in params {
+        query = match (kind, value) {
+            (Kind::Int, Value::Int(i)) => query.bind(Some(*i)),
+            (Kind::Int, Value::Null) => query.bind(None::<i64>),
+            (Kind::Real, Value::Real(r)) => query.bind(Some(*r)),
+            (Kind::Real, Value::Null) => query.bind(None::<f64>),
+            (Kind::Text, Value::Text(s)) => query.bind(Some(s.clone())),
+            (Kind::Text, Value::Null) => query.bind(None::<String>),
+            (kind, value) => {
+                return Err(ViewError::Corrupt(format!(
+                    "a {value:?} bound to a {kind:?} column"
+                )))
+            }
+        };
+    }
+    Ok(query)
+}
+
+fn decode_sqlite(row: &SqliteRow, kinds: &[Kind]) -> Result<Vec<Value>, ViewError> {
+    decode(row, kinds)
+}
+
+fn decode_pg(row: &PgRow, kinds: &[Kind]) -> Result<Vec<Value>, ViewError> {
+    decode(row, kinds)
+}
+
+fn decode<'r, R>(row: &'r R, kinds: &[Kind]) -> Result<Vec<Value>, ViewError>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+    Option<f64>: Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    kinds
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| {
+            let value = match kind {
+                Kind::Int => row.try_get::<Option<i64>, _>(i).map(|v| v.map(Value::Int)),
+                Kind::Real => row.try_get::<Option<f64>, _>(i).map(|v| v.map(Value::Real)),
+                Kind::Text => row
+                    .try_get::<Option<String>, _>(i)
+                    .map(|v| v.map(Value::Text)),
+            };
+            value
+                .map(|v| v.unwrap_or(Value::Null))
+                .map_err(|e| ViewError::Corrupt(e.to_string()))
+        })
+        .collect()
+}

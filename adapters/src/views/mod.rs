@@ -1,0 +1,231 @@
+//! The views in SQL tables (SQLite or PostgreSQL, beside the event log): the catch-up runner that
+//! keeps them current from the log, `rebuild` from position 0, and the read queries dashboards,
+//! the CLI and the engine use. The folds themselves are `plera-projections`' pure code; this module
+//! is the only one that touches their storage.
+//!
+//! Tables and columns are documented in `migrations/*/0002_views.sql`.
+
+mod db;
+mod queries;
+mod runner;
+mod sql;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use plera_actors::store::EventLog;
+use plera_domain::ids::{AccountId, CampaignId, WorkspaceId};
+use plera_projections::queries::{
+    Funnel, FunnelDay, InboxFilter, SenderHealth, Thread, ViewCount, ViewError, ViewQueries,
+    WarningView,
+};
+use plera_projections::rows::{Table, Value};
+use plera_projections::{all_views, Projection};
+use tokio::sync::Mutex;
+
+use crate::store::Store;
+use db::Db;
+use runner::Runner;
+
+/// Events per batch: large enough that a rebuild is a few hundred round trips for a million
+/// events, small enough that a batch's transaction stays short beside a live engine.
+pub const DEFAULT_BATCH: usize = 2_000;
+
+/// The SQL views of one store. Cheap to clone; clones share one runner lock, so catch-ups of one
+/// process never race each other (other processes are held off by the checkpoints' compare-and-set).
+#[derive(Clone)]
+pub struct Views {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    log: Arc<dyn EventLog>,
+    views: Vec<Box<dyn Projection>>,
+    batch: usize,
+    running: Mutex<()>,
+}
+
+impl Views {
+    /// Every view of `store` (inbox, senders, funnel).
+    pub fn new(store: &Store) -> Self {
+        Self::with_batch(store, DEFAULT_BATCH)
+    }
+
+    /// Every view, reading the log `batch` events at a time.
+    pub fn with_batch(store: &Store, batch: usize) -> Self {
+        Self::with_projections(store, all_views(), batch)
+    }
+
+    /// Other projections (their tables must exist), reading the log `batch` events at a time.
+    pub fn with_projections(store: &Store, views: Vec<Box<dyn Projection>>, batch: usize) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db: Db::of(store),
+                log: store.event_log(),
+                views,
+                batch: batch.max(1),
+                running: Mutex::new(()),
+            }),
+        }
+    }
+
+    /// The views' names.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.inner.views.iter().map(|v| v.name()).collect()
+    }
+
+    /// Every view table.
+    pub fn tables(&self) -> Vec<&'static Table> {
+        self.inner.views.iter().flat_map(|v| v.tables()).collect()
+    }
+
+    /// Applies the log beyond every view's checkpoint. Returns the position reached.
+    pub async fn catch_up_all(&self) -> Result<u64, ViewError> {
+        let views = self.all();
+        self.run(&views, &mut |_, _| {}).await
+    }
+
+    /// Applies the log beyond one view's checkpoint.
+    pub async fn catch_up(&self, name: &str) -> Result<u64, ViewError> {
+        let view = self.view(name)?;
+        self.run(&[view], &mut |_, _| {}).await
+    }
+
+    /// Empties one view and replays the whole log into it; `progress(done, total)` follows each
+    /// batch (positions).
+    pub async fn rebuild(
+        &self,
+        name: &str,
+        mut progress: impl FnMut(u64, u64) + Send,
+    ) -> Result<ViewCount, ViewError> {
+        let view = self.view(name)?;
+        self.reset(&[view]).await?;
+        self.run(&[view], &mut progress).await?;
+        let counts = self.counts().await?;
+        counts
+            .into_iter()
+            .find(|c| c.view == name)
+            .ok_or_else(|| ViewError::UnknownView(name.to_string()))
+    }
+
+    /// Empties every view and replays the whole log into all of them at once (the log is read
+    /// once); `progress(done, total)` follows each batch.
+    pub async fn rebuild_all(
+        &self,
+        mut progress: impl FnMut(u64, u64) + Send,
+    ) -> Result<Vec<ViewCount>, ViewError> {
+        let views = self.all();
+        self.reset(&views).await?;
+        self.run(&views, &mut progress).await?;
+        self.counts().await
+    }
+
+    /// Every row of a view table in key order, for exports and comparisons.
+    pub async fn dump(&self, table: &str) -> Result<Vec<Vec<Value>>, ViewError> {
+        let table = self
+            .tables()
+            .into_iter()
+            .find(|t| t.name == table)
+            .ok_or_else(|| ViewError::UnknownView(table.to_string()))?;
+        let mut query = sql::select(self.inner.db.dialect(), table);
+        query.push(&sql::order_by_key(table));
+        self.inner.db.fetch(&query, &sql::kinds(table)).await
+    }
+
+    fn all(&self) -> Vec<&dyn Projection> {
+        self.inner.views.iter().map(|v| v.as_ref()).collect()
+    }
+
+    fn view(&self, name: &str) -> Result<&dyn Projection, ViewError> {
+        self.inner
+            .views
+            .iter()
+            .map(|v| v.as_ref())
+            .find(|v| v.name() == name)
+            .ok_or_else(|| ViewError::UnknownView(name.to_string()))
+    }
+
+    fn runner(&self) -> Runner<'_> {
+        Runner {
+            db: &self.inner.db,
+            log: self.inner.log.as_ref(),
+            batch: self.inner.batch,
+        }
+    }
+
+    async fn run(
+        &self,
+        views: &[&dyn Projection],
+        progress: &mut (dyn FnMut(u64, u64) + Send),
+    ) -> Result<u64, ViewError> {
+        let _running = self.inner.running.lock().await;
+        self.runner().run(views, progress).await
+    }
+
+    async fn reset(&self, views: &[&dyn Projection]) -> Result<(), ViewError> {
+        let _running = self.inner.running.lock().await;
+        let runner = self.runner();
+        runner.prepare(views).await?;
+        runner.reset(views).await
+    }
+}
+
+#[async_trait]
+impl ViewQueries for Views {
+    async fn refresh(&self) -> Result<(), ViewError> {
+        self.catch_up_all().await.map(|_| ())
+    }
+
+    async fn inbox(&self, filter: &InboxFilter) -> Result<Vec<Thread>, ViewError> {
+        queries::inbox(&self.inner.db, filter).await
+    }
+
+    async fn senders(
+        &self,
+        workspace: Option<&WorkspaceId>,
+    ) -> Result<Vec<SenderHealth>, ViewError> {
+        queries::senders(&self.inner.db, workspace).await
+    }
+
+    async fn sender_warnings(
+        &self,
+        account: &AccountId,
+        limit: usize,
+    ) -> Result<Vec<WarningView>, ViewError> {
+        queries::sender_warnings(&self.inner.db, account, limit).await
+    }
+
+    async fn funnel(
+        &self,
+        workspace: Option<&WorkspaceId>,
+        campaign: Option<&CampaignId>,
+    ) -> Result<Vec<Funnel>, ViewError> {
+        queries::funnel(&self.inner.db, workspace, campaign).await
+    }
+
+    async fn funnel_days(&self, campaign: &CampaignId) -> Result<Vec<FunnelDay>, ViewError> {
+        queries::funnel_days(&self.inner.db, campaign).await
+    }
+
+    async fn counts(&self) -> Result<Vec<ViewCount>, ViewError> {
+        let views = self.all();
+        let stored = self.runner().checkpoints(&views).await?;
+        let mut out = Vec::new();
+        for view in views {
+            out.push(ViewCount {
+                view: view.name().to_string(),
+                position: stored.get(view.name()).map_or(0, |c| c.position),
+                rows: queries::row_counts(&self.inner.db, &view.tables()).await?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl Views {
+    /// Checkpoint and row counts of every view (`plera replay --json`).
+    pub async fn counts(&self) -> Result<Vec<ViewCount>, ViewError> {
+        ViewQueries::counts(self).await
+    }
+}

@@ -1,0 +1,175 @@
+//! Events as the views see them: the stored envelope, and its payload decoded into the domain's
+//! event enums once per batch (every view of the batch shares the decoding).
+
+use chrono::{DateTime, Utc};
+use plera_domain::campaign::CampaignEvent;
+use plera_domain::conversation::ConversationEvent;
+use plera_domain::lead::LeadSequenceEvent;
+use plera_domain::sender::SenderAccountEvent;
+use plera_domain::workspace::WorkspaceEvent;
+use serde_json::Value;
+
+use crate::ProjectionError;
+
+/// Aggregate type of `SenderAccount` events.
+pub const SENDER_ACCOUNT: &str = "sender_account";
+/// Aggregate type of `LeadSequence` events.
+pub const LEAD_SEQUENCE: &str = "lead_sequence";
+/// Aggregate type of `Campaign` events.
+pub const CAMPAIGN: &str = "campaign";
+/// Aggregate type of `Workspace` events.
+pub const WORKSPACE: &str = "workspace";
+/// Aggregate type of `Conversation` events.
+pub const CONVERSATION: &str = "conversation";
+
+/// One stored event, as the log hands it out (the crate's own type: views do not know the store).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Envelope {
+    /// Position in the global order.
+    pub position: u64,
+    /// Aggregate type (`sender_account`, `lead_sequence`, ...).
+    pub aggregate_type: String,
+    /// Aggregate id.
+    pub aggregate_id: String,
+    /// Place in the aggregate's stream.
+    pub sequence: u64,
+    /// Event name.
+    pub event_type: String,
+    /// Schema version of the payload.
+    pub event_version: String,
+    /// The flat JSON payload with its `type` tag.
+    pub payload: Value,
+}
+
+/// A payload decoded into its aggregate's event enum.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A `SenderAccount` event.
+    Sender(SenderAccountEvent),
+    /// A `LeadSequence` event.
+    Lead(LeadSequenceEvent),
+    /// A `Campaign` event.
+    Campaign(CampaignEvent),
+    /// A `Workspace` event.
+    Workspace(WorkspaceEvent),
+    /// A `Conversation` event.
+    Conversation(ConversationEvent),
+}
+
+impl Event {
+    /// When the event happened: every event of the contract carries `at`.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Event::Sender(e) => e.at(),
+            Event::Lead(e) => e.at(),
+            Event::Campaign(
+                CampaignEvent::CampaignCreated { at, .. }
+                | CampaignEvent::CampaignSendersChanged { at, .. },
+            ) => *at,
+            Event::Workspace(
+                WorkspaceEvent::ConnectionRequested { at, .. }
+                | WorkspaceEvent::ConnectionCompleted { at, .. }
+                | WorkspaceEvent::MailboxRegistered { at, .. },
+            ) => *at,
+            Event::Conversation(
+                ConversationEvent::InboundMessageReceived { at, .. }
+                | ConversationEvent::ConversationRead { at, .. },
+            ) => *at,
+        }
+    }
+}
+
+/// A decoded event with the envelope fields the views key their rows by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoded {
+    /// Position in the global order.
+    pub position: u64,
+    /// Aggregate id (a sequence id, an account id, a campaign id, ...).
+    pub aggregate_id: String,
+    /// The event.
+    pub event: Event,
+}
+
+impl Envelope {
+    /// Decodes the payload. An aggregate type no view knows gives `Ok(None)`: newer writers may
+    /// add aggregates, and skipping them keeps old views working. A known aggregate whose payload
+    /// does not decode is an error: skipping it would make the views silently wrong.
+    pub fn decode(&self) -> Result<Option<Decoded>, ProjectionError> {
+        let event = match self.aggregate_type.as_str() {
+            SENDER_ACCOUNT => self.parse().map(Event::Sender)?,
+            LEAD_SEQUENCE => self.parse().map(Event::Lead)?,
+            CAMPAIGN => self.parse().map(Event::Campaign)?,
+            WORKSPACE => self.parse().map(Event::Workspace)?,
+            CONVERSATION => self.parse().map(Event::Conversation)?,
+            _ => return Ok(None),
+        };
+        Ok(Some(Decoded {
+            position: self.position,
+            aggregate_id: self.aggregate_id.clone(),
+            event,
+        }))
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ProjectionError> {
+        serde_json::from_value(self.payload.clone()).map_err(|e| ProjectionError::Decode {
+            position: self.position,
+            event_type: self.event_type.clone(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// Decodes a batch, dropping events of aggregates no view knows.
+pub fn decode_all(envelopes: &[Envelope]) -> Result<Vec<Decoded>, ProjectionError> {
+    let mut out = Vec::with_capacity(envelopes.len());
+    for envelope in envelopes {
+        if let Some(decoded) = envelope.decode()? {
+            out.push(decoded);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn envelope(aggregate_type: &str, payload: Value) -> Envelope {
+        Envelope {
+            position: 7,
+            aggregate_type: aggregate_type.into(),
+            aggregate_id: "a".into(),
+            sequence: 1,
+            event_type: payload["type"].as_str().unwrap_or("").into(),
+            event_version: "1".into(),
+            payload,
+        }
+    }
+
+    #[test]
+    fn a_known_payload_decodes_into_its_enum() {
+        let e = envelope(
+            LEAD_SEQUENCE,
+            json!({"type": "InviteAccepted", "at": "2026-03-02T10:00:00Z"}),
+        );
+        let decoded = e.decode().unwrap().unwrap();
+        assert_eq!(decoded.position, 7);
+        assert!(matches!(
+            decoded.event,
+            Event::Lead(LeadSequenceEvent::InviteAccepted { .. })
+        ));
+        assert_eq!(decoded.event.at().to_rfc3339(), "2026-03-02T10:00:00+00:00");
+    }
+
+    #[test]
+    fn unknown_aggregates_are_skipped_but_broken_payloads_are_errors() {
+        let other = envelope("billing", json!({"type": "Charged"}));
+        assert_eq!(other.decode().unwrap(), None);
+        let broken = envelope(LEAD_SEQUENCE, json!({"type": "InviteAccepted"}));
+        assert!(matches!(
+            broken.decode(),
+            Err(ProjectionError::Decode { position: 7, .. })
+        ));
+    }
+}

@@ -1,0 +1,337 @@
+//! How a pure fold reads the rows it needs without touching a database.
+//!
+//! A fold runs against a [`Snapshot`] of rows the runner loaded. Every read it makes goes through
+//! a [`Stage`]: rows the batch already wrote come from the stage itself; others come from the
+//! snapshot if the runner loaded them, else the stage notes the [`Read`] as missing. A fold with
+//! missing reads is thrown away: the runner loads what was missing (one query per table, for the
+//! whole batch) and runs the fold again. Each round only adds rows, and a fold reads rows that
+//! depend on at most a couple of earlier reads, so a batch settles in two or three rounds — never
+//! one query per event.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::rows::{cmp_tables, Change, Key, Record, Table, Value};
+use crate::ProjectionError;
+
+/// Rows of one table whose key starts with `prefix` (an empty prefix reads the whole table, a
+/// full key one row).
+#[derive(Clone, Debug)]
+pub struct Read {
+    /// The table.
+    pub table: &'static Table,
+    /// Leading key columns.
+    pub prefix: Key,
+}
+
+impl PartialEq for Read {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Read {}
+
+impl PartialOrd for Read {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Read {
+    fn cmp(&self, other: &Self) -> Ordering {
+        cmp_tables(self.table, other.table).then_with(|| self.prefix.cmp(&other.prefix))
+    }
+}
+
+/// Rows the runner loaded for a batch, and which reads they answer.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    answered: BTreeSet<(&'static str, Key)>,
+    rows: BTreeMap<(&'static str, Key), Vec<Value>>,
+}
+
+impl Snapshot {
+    /// An empty snapshot (the first round of a batch).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records the answer to `read`: every row of its table whose key starts with its prefix.
+    pub fn answer(&mut self, read: &Read, rows: Vec<Vec<Value>>) -> Result<(), ProjectionError> {
+        for row in rows {
+            let key = read.table.key_of(&row)?;
+            if !key.starts_with(&read.prefix) {
+                return Err(read.table.error("a loaded row does not match its read"));
+            }
+            self.rows.insert((read.table.name, key), row);
+        }
+        self.answered.insert((read.table.name, read.prefix.clone()));
+        Ok(())
+    }
+
+    /// Whether a read of `prefix` (or of a full key) is answered by an earlier, wider read.
+    fn covers(&self, table: &'static str, prefix: &Key) -> bool {
+        (0..=prefix.len()).any(|n| {
+            self.answered
+                .contains(&(table, prefix.get(..n).unwrap_or_default().to_vec()))
+        })
+    }
+
+    fn row(&self, table: &'static str, key: &Key) -> Option<&Vec<Value>> {
+        self.rows.get(&(table, key.clone()))
+    }
+
+    /// Loaded rows of `table` whose key starts with `prefix`, in key order.
+    fn with_prefix<'a>(
+        &'a self,
+        table: &'static str,
+        prefix: &'a Key,
+    ) -> impl Iterator<Item = (&'a Key, &'a Vec<Value>)> + 'a {
+        self.rows
+            .range((table, prefix.clone())..)
+            .take_while(move |((t, k), _)| *t == table && k.starts_with(prefix))
+            .map(|((_, k), v)| (k, v))
+    }
+
+    /// How many rows are loaded.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether nothing is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// What a fold over a batch came to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Rows are missing: load these and run the fold again.
+    Need(Vec<Read>),
+    /// The batch's changes, one per row it touched, in table and key order.
+    Done(Vec<Change>),
+}
+
+/// A fold's working copy of its rows for one batch: reads see the batch's own writes first.
+pub struct Stage<'s> {
+    snapshot: &'s Snapshot,
+    tables: BTreeMap<&'static str, &'static Table>,
+    writes: BTreeMap<(&'static str, Key), Option<Vec<Value>>>,
+    missing: BTreeSet<Read>,
+    misses: usize,
+}
+
+impl<'s> Stage<'s> {
+    /// A stage over the rows loaded so far.
+    pub fn new(snapshot: &'s Snapshot) -> Self {
+        Self {
+            snapshot,
+            tables: BTreeMap::new(),
+            writes: BTreeMap::new(),
+            missing: BTreeSet::new(),
+            misses: 0,
+        }
+    }
+
+    /// The row of `R` with `key`, if there is one. While the row is not loaded this answers
+    /// `None` and notes the read: the fold goes on (so that it finds every missing row at once)
+    /// but its result is discarded.
+    pub fn get<R: Record>(&mut self, key: Key) -> Result<Option<R>, ProjectionError> {
+        let table = R::table();
+        if let Some(staged) = self.writes.get(&(table.name, key.clone())) {
+            return staged.as_deref().map(R::from_values).transpose();
+        }
+        if !self.snapshot.covers(table.name, &key) {
+            self.misses += 1;
+            self.missing.insert(Read { table, prefix: key });
+            return Ok(None);
+        }
+        self.snapshot
+            .row(table.name, &key)
+            .map(|row| R::from_values(row))
+            .transpose()
+    }
+
+    /// Every row of `R` whose key starts with `prefix`, in key order, the batch's writes applied.
+    pub fn scan<R: Record>(&mut self, prefix: Key) -> Result<Vec<R>, ProjectionError> {
+        let table = R::table();
+        if !self.snapshot.covers(table.name, &prefix) {
+            self.misses += 1;
+            self.missing.insert(Read { table, prefix });
+            return Ok(Vec::new());
+        }
+        let mut rows: BTreeMap<&Key, Option<&Vec<Value>>> = self
+            .snapshot
+            .with_prefix(table.name, &prefix)
+            .map(|(k, v)| (k, Some(v)))
+            .collect();
+        for ((_, key), row) in self
+            .writes
+            .range((table.name, prefix.clone())..)
+            .take_while(|((t, k), _)| *t == table.name && k.starts_with(&prefix))
+        {
+            rows.insert(key, row.as_ref());
+        }
+        rows.into_values()
+            .flatten()
+            .map(|r| R::from_values(r))
+            .collect()
+    }
+
+    /// Writes a row (insert or replace).
+    pub fn put<R: Record>(&mut self, row: &R) {
+        let table = R::table();
+        self.tables.insert(table.name, table);
+        self.writes
+            .insert((table.name, row.key()), Some(row.to_values()));
+    }
+
+    /// Deletes the row of `R` with `key`.
+    pub fn delete<R: Record>(&mut self, key: Key) {
+        let table = R::table();
+        self.tables.insert(table.name, table);
+        self.writes.insert((table.name, key), None);
+    }
+
+    /// Whether a read was missing so far.
+    pub fn is_missing_rows(&self) -> bool {
+        !self.missing.is_empty()
+    }
+
+    /// How many reads went unanswered so far (a read missed twice counts twice). A fold compares it around one event's reads to skip
+    /// only that event: bailing out on any earlier miss would hide this event's own reads until
+    /// a later round, and a batch would need a round per event instead of two or three.
+    pub fn missing_reads(&self) -> usize {
+        self.misses
+    }
+
+    /// The batch's outcome. A write that leaves a loaded row as it was is dropped, so that a
+    /// batch only writes what it changed.
+    pub fn finish(self) -> Outcome {
+        if !self.missing.is_empty() {
+            return Outcome::Need(self.missing.into_iter().collect());
+        }
+        let mut changes = Vec::new();
+        for ((name, key), row) in self.writes {
+            let Some(&table) = self.tables.get(name) else {
+                continue;
+            };
+            let before = self.snapshot.row(name, &key);
+            let known_absent = before.is_none() && self.snapshot.covers(name, &key);
+            match row {
+                Some(row) if before != Some(&row) => changes.push(Change::Upsert { table, row }),
+                None if before.is_some() || !known_absent => {
+                    changes.push(Change::Delete { table, key })
+                }
+                _ => {}
+            }
+        }
+        Outcome::Done(changes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rows::KeyPart;
+
+    crate::record! {
+        /// A row for the tests.
+        pub struct Pair in "pairs", key 2 {
+            /// First key part.
+            pub a: String,
+            /// Second key part.
+            pub b: String,
+            /// Payload.
+            pub n: i64,
+        }
+    }
+
+    fn pair(a: &str, b: &str, n: i64) -> Pair {
+        Pair {
+            a: a.into(),
+            b: b.into(),
+            n,
+        }
+    }
+
+    fn key(parts: &[&str]) -> Key {
+        parts.iter().map(|p| KeyPart::from(*p)).collect()
+    }
+
+    #[test]
+    fn an_unloaded_row_is_noted_as_missing_and_the_outcome_asks_for_it() {
+        let snapshot = Snapshot::new();
+        let mut stage = Stage::new(&snapshot);
+        assert_eq!(stage.get::<Pair>(key(&["x", "1"])).unwrap(), None);
+        assert!(stage.is_missing_rows());
+        let Outcome::Need(reads) = stage.finish() else {
+            panic!("the fold must ask for the row");
+        };
+        assert_eq!(reads.len(), 1);
+        assert_eq!(reads[0].prefix, key(&["x", "1"]));
+    }
+
+    #[test]
+    fn loaded_rows_answer_reads_and_unchanged_rows_are_not_written() {
+        let mut snapshot = Snapshot::new();
+        let read = Read {
+            table: Pair::table(),
+            prefix: key(&["x"]),
+        };
+        snapshot
+            .answer(
+                &read,
+                vec![pair("x", "1", 1).to_values(), pair("x", "2", 2).to_values()],
+            )
+            .unwrap();
+        let mut stage = Stage::new(&snapshot);
+        // A full key under a loaded prefix is answered, present or not.
+        assert_eq!(
+            stage.get::<Pair>(key(&["x", "1"])).unwrap(),
+            Some(pair("x", "1", 1))
+        );
+        assert_eq!(stage.get::<Pair>(key(&["x", "9"])).unwrap(), None);
+        stage.put(&pair("x", "1", 1));
+        stage.put(&pair("x", "2", 20));
+        stage.put(&pair("x", "3", 3));
+        stage.delete::<Pair>(key(&["x", "9"]));
+        assert_eq!(
+            stage.scan::<Pair>(key(&["x"])).unwrap(),
+            vec![pair("x", "1", 1), pair("x", "2", 20), pair("x", "3", 3)]
+        );
+        assert!(!stage.is_missing_rows());
+        let Outcome::Done(changes) = stage.finish() else {
+            panic!("nothing is missing");
+        };
+        assert_eq!(
+            changes,
+            vec![
+                Change::Upsert {
+                    table: Pair::table(),
+                    row: pair("x", "2", 20).to_values()
+                },
+                Change::Upsert {
+                    table: Pair::table(),
+                    row: pair("x", "3", 3).to_values()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn rows_written_by_the_batch_need_no_load() {
+        let snapshot = Snapshot::new();
+        let mut stage = Stage::new(&snapshot);
+        stage.put(&pair("y", "1", 5));
+        assert_eq!(
+            stage.get::<Pair>(key(&["y", "1"])).unwrap(),
+            Some(pair("y", "1", 5))
+        );
+        stage.delete::<Pair>(key(&["y", "1"]));
+        assert_eq!(stage.get::<Pair>(key(&["y", "1"])).unwrap(), None);
+        assert!(!stage.is_missing_rows());
+    }
+}
