@@ -74,6 +74,7 @@ impl Book {
                     ReplyKind::OutOfOffice { until } => LeadSequenceCommand::RecordOutOfOffice {
                         channel,
                         message_id,
+                        text,
                         until,
                         at: now,
                     },

@@ -268,6 +268,7 @@ impl LeadSequence {
             C::RecordOutOfOffice {
                 channel,
                 message_id,
+                text,
                 until,
                 at,
             } => Ok(if self.has_seen(&message_id) {
@@ -276,6 +277,7 @@ impl LeadSequence {
                 vec![E::OutOfOfficeReceived {
                     channel,
                     message_id,
+                    text,
                     until,
                     at,
                 }]

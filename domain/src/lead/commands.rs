@@ -126,6 +126,8 @@ pub enum LeadSequenceCommand {
         channel: Channel,
         /// The provider's message id.
         message_id: ProviderMessageId,
+        /// The auto-reply's text.
+        text: String,
         /// The return date, if given.
         until: Option<DateTime<Utc>>,
         /// When.

@@ -169,6 +169,9 @@ pub enum LeadSequenceEvent {
         channel: Channel,
         /// The provider's message id.
         message_id: ProviderMessageId,
+        /// The auto-reply's text, for the unified inbox.
+        #[serde(default)]
+        text: String,
         /// The return date, if the message gave one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         until: Option<DateTime<Utc>>,

@@ -146,6 +146,7 @@ fn campaign_log() -> Log {
             L::OutOfOfficeReceived {
                 channel: Channel::Email,
                 message_id: ProviderMessageId::new("ooo-d"),
+                text: "Out of office until Monday".into(),
                 until: None,
                 at: day(1, 7, 0),
             },

@@ -99,12 +99,13 @@ fn apply_lead(
         E::OutOfOfficeReceived {
             channel,
             message_id,
+            text,
             ..
         } => (
             MessageKind::OutOfOffice,
             *channel,
             None,
-            String::new(),
+            text.clone(),
             inbound_key(*channel, message_id.as_str()),
         ),
         E::StepStarted { .. }

@@ -130,6 +130,7 @@ fn every_message_of_a_sequence_lands_in_the_lead_and_sender_thread_in_time_order
             L::OutOfOfficeReceived {
                 channel: Channel::Email,
                 message_id: ProviderMessageId::new("ooo-1"),
+                text: "Out of office until Monday".into(),
                 until: None,
                 at: t(12, 30),
             },

@@ -194,11 +194,15 @@ pub fn reply_cmd(id: &str, at: DateTime<Utc>) -> LeadSequenceCommand {
     }
 }
 
+/// The text of the auto-replies in these tests.
+pub const OOO_TEXT: &str = "Automatic reply: I am out of the office until Monday.";
+
 /// An email `OutOfOfficeReceived` with provider id `id`.
 pub fn ooo(id: &str, until: Option<DateTime<Utc>>, at: DateTime<Utc>) -> LeadSequenceEvent {
     LeadSequenceEvent::OutOfOfficeReceived {
         channel: Channel::Email,
         message_id: id.into(),
+        text: OOO_TEXT.into(),
         until,
         at,
     }
@@ -209,6 +213,7 @@ pub fn ooo_cmd(id: &str, until: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Lea
     LeadSequenceCommand::RecordOutOfOffice {
         channel: Channel::Email,
         message_id: id.into(),
+        text: OOO_TEXT.into(),
         until,
         at,
     }
