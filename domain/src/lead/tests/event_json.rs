@@ -152,12 +152,12 @@ fn out_of_office_received() {
     assert_json(
         ooo("m-9", Some(day(7, 0)), t0()),
         json!({"type": "OutOfOfficeReceived", "channel": "email", "message_id": "m-9",
-               "until": "2026-03-09T09:00:00Z", "at": AT}),
+               "text": OOO_TEXT, "until": "2026-03-09T09:00:00Z", "at": AT}),
     );
     assert_json(
         ooo("m-9", None, t0()),
         json!({"type": "OutOfOfficeReceived", "channel": "email", "message_id": "m-9",
-               "at": AT}),
+               "text": OOO_TEXT, "at": AT}),
     );
 }
 
