@@ -4,4 +4,5 @@
 
 pub mod audit;
 pub mod sandbox;
+pub mod simulation;
 pub mod store;
