@@ -3,6 +3,7 @@
 //! gateways, the `plera` CLI), including the deterministic sandbox used by tests and simulations.
 
 pub mod audit;
+pub mod cli;
 pub mod sandbox;
 pub mod simulation;
 pub mod store;
