@@ -45,13 +45,14 @@ pub async fn run(url: &str, args: &SimulateArgs, out: Output) -> Result<Finished
     }
     let started = Instant::now();
     let mut store = db::open(url).await?;
-    if args.reset {
+    if db::has_events(&store).await? {
+        if !args.reset {
+            store.close().await;
+            return Err(CliError::NotEmpty {
+                url: url.to_string(),
+            });
+        }
         store = db::reset(url, store).await?;
-    } else if db::has_events(&store).await? {
-        store.close().await;
-        return Err(CliError::NotEmpty {
-            url: url.to_string(),
-        });
     }
     let options = SimulationOptions {
         size: ScenarioSize {
