@@ -1,0 +1,508 @@
+//! The simulation loop: the real engine on the chosen store against the sandbox world on a virtual
+//! clock. The clock jumps to whatever comes first (the engine's next due step, the world's next
+//! notification, the simulated users' next action), the world's notifications are ingested, and
+//! what is due runs. An injected crash drops the engine, reopens the store and rebuilds from the
+//! log; a session that expires is reconnected by its user a little later; a restricted sender is
+//! resumed by its user once LinkedIn's restriction is over.
+
+use chrono::{DateTime, Duration, Utc};
+use plera_actors::driver::CrashPoints;
+use plera_actors::{
+    CampaignSpec, Engine, EngineError, EnrollOptions, LeadDirectory, LeadSpec, MemoryLeadDirectory,
+    SenderSettings, SequentialIds, VirtualClock,
+};
+use plera_domain::ids::{AccountId, OwnerId, ProviderAccountId};
+use plera_domain::ports::{AccountStatusSignal, Clock, InboundEvent};
+use plera_domain::seed::mix;
+use plera_domain::sender::{PauseReason, SenderStatus};
+use plera_domain::values::ConnectionDegree;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::crashes::SeededCrashes;
+use super::scenario::{LeadPlan, Scenario, SenderPlan};
+use super::{SimulationError, SimulationOptions};
+use crate::sandbox::{SandboxConfig, SandboxLead, SandboxWorld};
+use crate::store::{open_store, Store};
+
+/// How many times the loop may run at one instant before it is declared stuck: the engine and the
+/// world must move time forward, and a bug that keeps one instant due must not hang the CLI.
+const MAX_ROUNDS_AT_ONE_INSTANT: u32 = 10_000;
+
+/// How long LinkedIn's restriction lasts, as the simulated user knows it (sandbox default).
+const RESTRICTION: Duration = Duration::days(7);
+
+/// What the simulated users do, besides what the engine does by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum UserAction {
+    /// Enroll the leads of one wave.
+    Enroll(usize),
+    /// The owner of sender `i` reconnects its expired session.
+    Reconnect(usize),
+    /// Each night, owners look at their senders and resume the ones whose restriction is over.
+    DailyCheck,
+}
+
+/// What a run did besides the log: the world (its ledger), the store and a few counts.
+pub struct SimulationOutcome {
+    /// The sandbox world, with its ledger.
+    pub world: SandboxWorld,
+    /// The store the log was written to (reopened after each crash).
+    pub store: Store,
+    /// The company that was simulated.
+    pub scenario: Scenario,
+    /// The senders' ids, in scenario order.
+    pub accounts: Vec<AccountId>,
+    /// How many times the engine was rebuilt after an injected crash.
+    pub restarts: u32,
+    /// Enrollments refused, by error (a lead tried in a second campaign: already in a sequence).
+    pub refused_enrollments: BTreeMap<String, u32>,
+    /// Expired sessions their users reconnected.
+    pub reconnects: u32,
+    /// Restricted senders their users resumed.
+    pub resumed: u32,
+    /// When the simulated period ended.
+    pub end: DateTime<Utc>,
+}
+
+/// One running simulation.
+pub(super) struct Run<'p> {
+    options: SimulationOptions,
+    scenario: Scenario,
+    url: String,
+    store: Store,
+    engine: Engine,
+    world: SandboxWorld,
+    clock: Arc<VirtualClock>,
+    directory: Arc<dyn LeadDirectory>,
+    ids: Arc<SequentialIds>,
+    crashes: Arc<SeededCrashes>,
+    accounts: Vec<AccountId>,
+    agenda: BTreeSet<(DateTime<Utc>, UserAction)>,
+    end: DateTime<Utc>,
+    restarts: u32,
+    refused: BTreeMap<String, u32>,
+    reconnects: u32,
+    resumed: u32,
+    progress: &'p mut dyn FnMut(DateTime<Utc>),
+}
+
+impl<'p> Run<'p> {
+    /// Sets up the world and an engine on `store`.
+    pub(super) async fn start(
+        options: SimulationOptions,
+        url: &str,
+        store: Store,
+        progress: &'p mut dyn FnMut(DateTime<Utc>),
+    ) -> Result<Run<'p>, SimulationError> {
+        let scenario = Scenario::generate(options.size, options.start);
+        let start = scenario.start;
+        let end = start + Duration::days(i64::from(options.size.days));
+        let clock = Arc::new(VirtualClock::new(start));
+        let config = SandboxConfig {
+            fault_rate: options.faults,
+            ..SandboxConfig::seeded(options.size.seed)
+        };
+        let world = SandboxWorld::new(config, clock.clone());
+        let crashes = Arc::new(SeededCrashes::new(
+            options.size.seed,
+            options.crashes,
+            start,
+            end,
+            clock.clone(),
+        ));
+        let directory: Arc<dyn LeadDirectory> = Arc::new(MemoryLeadDirectory::default());
+        let ids = Arc::new(SequentialIds::default());
+        let engine = build(
+            options.size.seed,
+            &store,
+            &world,
+            &clock,
+            &directory,
+            &ids,
+            crashes.clone(),
+        )
+        .await?;
+        let mut agenda = BTreeSet::new();
+        for (i, at) in scenario.waves.iter().enumerate() {
+            agenda.insert((*at, UserAction::Enroll(i)));
+        }
+        let mut day = start + Duration::days(1);
+        while day < end {
+            agenda.insert((day, UserAction::DailyCheck));
+            day += Duration::days(1);
+        }
+        let mut run = Run {
+            options,
+            scenario,
+            url: url.to_string(),
+            store,
+            engine,
+            world,
+            clock,
+            directory,
+            ids,
+            crashes,
+            accounts: Vec::new(),
+            agenda,
+            end,
+            restarts: 0,
+            refused: BTreeMap::new(),
+            reconnects: 0,
+            resumed: 0,
+            progress,
+        };
+        if let Err(e) = run.set_up().await {
+            run.engine.clone().shutdown().await;
+            return Err(e);
+        }
+        Ok(run)
+    }
+
+    /// Connects the senders, registers the mailboxes, creates the campaigns, adds the leads to
+    /// the world.
+    async fn set_up(&mut self) -> Result<(), SimulationError> {
+        let ws = self.scenario.workspace.clone();
+        for plan in &self.scenario.senders {
+            let link = self
+                .engine
+                .start_connection(&ws, &owner(&plan.first_name), None)
+                .await?;
+            let provider = ProviderAccountId::new(plan.provider_id.clone());
+            let account = self
+                .engine
+                .complete_connection(&link.state, &provider, settings(plan))
+                .await?;
+            self.world
+                .add_account_in(account.clone(), provider, plan.tier, plan.timezone);
+            self.accounts.push(account);
+        }
+        for (mailbox, address) in &self.scenario.mailboxes {
+            self.engine.register_mailbox(&ws, mailbox, address).await?;
+        }
+        for plan in &self.scenario.campaigns {
+            self.engine
+                .create_campaign(
+                    &ws,
+                    CampaignSpec {
+                        id: Some(plan.id.clone()),
+                        name: plan.name.clone(),
+                        play: plan.play.clone(),
+                        senders: plan
+                            .senders
+                            .iter()
+                            .map(|i| self.accounts[*i].clone())
+                            .collect(),
+                        mailbox: self
+                            .scenario
+                            .mailboxes
+                            .get(plan.mailbox)
+                            .map(|m| m.0.clone()),
+                    },
+                )
+                .await?;
+        }
+        for lead in &self.scenario.leads {
+            self.world.add_lead(
+                lead.id.clone(),
+                SandboxLead {
+                    email: lead.profile.email.clone(),
+                    first_degree_with: lead
+                        .connected_with
+                        .iter()
+                        .map(|i| self.accounts[*i].clone())
+                        .collect(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Runs to the end of the simulated period and stops the engine.
+    pub(super) async fn finish(mut self) -> Result<SimulationOutcome, SimulationError> {
+        let result = self.run_to_end().await;
+        self.engine.clone().shutdown().await;
+        result?;
+        Ok(SimulationOutcome {
+            world: self.world,
+            store: self.store,
+            scenario: self.scenario,
+            accounts: self.accounts,
+            restarts: self.restarts,
+            refused_enrollments: self.refused,
+            reconnects: self.reconnects,
+            resumed: self.resumed,
+            end: self.end,
+        })
+    }
+
+    async fn run_to_end(&mut self) -> Result<(), SimulationError> {
+        let mut last = self.clock.now();
+        let mut rounds_here = 0u32;
+        loop {
+            let now = self.clock.now();
+            if now == last {
+                rounds_here += 1;
+                if rounds_here > MAX_ROUNDS_AT_ONE_INSTANT {
+                    return Err(SimulationError::Stalled(now));
+                }
+            } else {
+                (last, rounds_here) = (now, 0);
+            }
+            (self.progress)(now);
+            self.user_actions(now).await?;
+            for event in self.world.take_notifications(now) {
+                self.ingest(event).await?;
+            }
+            match self.engine.tick().await {
+                Ok(_) => {}
+                Err(EngineError::Crashed) => {
+                    self.restart().await?;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let next = [
+                self.engine.next_due().await?,
+                self.world.next_notification_at(),
+                self.agenda.first().map(|(at, _)| *at),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            match next {
+                Some(t) if t < self.end => self.clock.advance_to(t.max(now)),
+                _ => break,
+            }
+        }
+        self.clock.advance_to(self.end);
+        (self.progress)(self.end);
+        Ok(())
+    }
+
+    async fn user_actions(&mut self, now: DateTime<Utc>) -> Result<(), SimulationError> {
+        while let Some(&(at, action)) = self.agenda.first() {
+            if at > now {
+                break;
+            }
+            self.agenda.remove(&(at, action));
+            match action {
+                UserAction::Enroll(wave) => self.enroll_wave(wave).await?,
+                UserAction::Reconnect(i) => self.reconnect(i).await?,
+                UserAction::DailyCheck => self.daily_check(now).await?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn enroll_wave(&mut self, wave: usize) -> Result<(), SimulationError> {
+        let ws = self.scenario.workspace.clone();
+        let leads: Vec<&LeadPlan> = self
+            .scenario
+            .leads
+            .iter()
+            .filter(|l| l.wave == wave)
+            .collect();
+        tracing::debug!(wave, leads = leads.len(), "enrollment wave");
+        for (c, campaign) in self.scenario.campaigns.iter().enumerate() {
+            let specs: Vec<LeadSpec> = leads
+                .iter()
+                .filter(|l| l.campaign == c)
+                .map(|l| self.spec(l))
+                .collect();
+            if !specs.is_empty() {
+                self.engine
+                    .enroll_many(&ws, &campaign.id, specs, EnrollOptions::default())
+                    .await?;
+            }
+        }
+        // Someone else in the team tries the same people in another campaign: refused.
+        for lead in leads {
+            let Some(second) = lead.second_campaign else {
+                continue;
+            };
+            let campaign = &self.scenario.campaigns[second];
+            let mut spec = self.spec(lead);
+            spec.sender = None;
+            spec.connection_degree = ConnectionDegree::Second;
+            match self
+                .engine
+                .enroll(&ws, &campaign.id, spec, EnrollOptions::default())
+                .await
+            {
+                Ok(_) => {}
+                Err(
+                    e @ (EngineError::AlreadyInSequence(_)
+                    | EngineError::PreviouslyReplied(_)
+                    | EngineError::OptedOut(_)),
+                ) => {
+                    *self.refused.entry(refusal_kind(&e).into()).or_default() += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn spec(&self, lead: &LeadPlan) -> LeadSpec {
+        let sender = &self.scenario.senders[lead.sender];
+        LeadSpec {
+            lead_id: lead.id.clone(),
+            profile: lead
+                .profile
+                .clone()
+                .with_var("sender_first_name", &sender.first_name),
+            connection_degree: lead.degree,
+            sender: Some(self.accounts[lead.sender].clone()),
+        }
+    }
+
+    async fn ingest(&mut self, event: InboundEvent) -> Result<(), SimulationError> {
+        let expired = match &event {
+            InboundEvent::AccountStatus {
+                account,
+                status: AccountStatusSignal::CredentialsExpired,
+                at,
+            } => Some((account.clone(), *at)),
+            _ => None,
+        };
+        self.engine.ingest(&self.scenario.workspace, event).await?;
+        if let Some((account, at)) = expired {
+            if let Some(i) = self.accounts.iter().position(|a| *a == account) {
+                let already = self
+                    .agenda
+                    .iter()
+                    .any(|(_, a)| *a == UserAction::Reconnect(i));
+                if !already {
+                    // The owner notices within the next few hours.
+                    let draw = mix(
+                        self.options.size.seed,
+                        &["reconnect", account.as_str(), &at.to_rfc3339()],
+                    );
+                    let when = self.clock.now() + Duration::minutes(30 + (draw % 330) as i64);
+                    self.agenda.insert((when, UserAction::Reconnect(i)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn reconnect(&mut self, i: usize) -> Result<(), SimulationError> {
+        let ws = self.scenario.workspace.clone();
+        let account = self.accounts[i].clone();
+        let plan = self.scenario.senders[i].clone();
+        let link = self
+            .engine
+            .start_connection(&ws, &owner(&plan.first_name), Some(&account))
+            .await?;
+        self.world.reconnect(&account)?;
+        match self
+            .engine
+            .complete_connection(
+                &link.state,
+                &ProviderAccountId::new(plan.provider_id.clone()),
+                settings(&plan),
+            )
+            .await
+        {
+            Ok(_) => {
+                self.reconnects += 1;
+                tracing::info!(%account, "session reconnected");
+            }
+            // The engine had not (yet) seen the session expire: nothing to reconnect.
+            Err(EngineError::Sender(e)) => tracing::debug!(%account, %e, "reconnect refused"),
+            Err(e) => return Err(e.into()),
+        }
+        Ok(())
+    }
+
+    async fn daily_check(&mut self, now: DateTime<Utc>) -> Result<(), SimulationError> {
+        let ws = self.scenario.workspace.clone();
+        for account in self.accounts.clone() {
+            let view = self.engine.sender_status(&ws, &account).await?;
+            let since = view.account_state.pause().map(|p| (p.reason, p.since));
+            if let (SenderStatus::Restricted, Some((PauseReason::Restricted, since))) =
+                (view.status, since)
+            {
+                if since + RESTRICTION <= now {
+                    self.engine.resume_sender(&ws, &account).await?;
+                    self.resumed += 1;
+                    tracing::info!(%account, "restriction over: sender resumed");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the engine as a crash would, reopens the store and rebuilds from the log.
+    async fn restart(&mut self) -> Result<(), SimulationError> {
+        self.engine.clone().shutdown().await;
+        if !is_memory_url(&self.url) {
+            self.store.close().await;
+            self.store = open_store(&self.url).await?;
+        }
+        self.engine = build(
+            self.options.size.seed,
+            &self.store,
+            &self.world,
+            &self.clock,
+            &self.directory,
+            &self.ids,
+            self.crashes.clone(),
+        )
+        .await?;
+        self.restarts += 1;
+        tracing::info!(at = %self.clock.now(), "engine rebuilt from the log after a crash");
+        Ok(())
+    }
+}
+
+fn refusal_kind(e: &EngineError) -> &'static str {
+    match e {
+        EngineError::AlreadyInSequence(_) => "already_in_sequence",
+        EngineError::PreviouslyReplied(_) => "previously_replied",
+        _ => "opted_out",
+    }
+}
+
+fn owner(first_name: &str) -> OwnerId {
+    OwnerId::new(first_name.to_lowercase())
+}
+
+fn settings(plan: &SenderPlan) -> SenderSettings {
+    SenderSettings {
+        tier: plan.tier,
+        limits: Some(plan.limits),
+        timezone: plan.timezone,
+        working_hours: plan.working_hours,
+        warm_up: plan.warm_up,
+    }
+}
+
+/// Whether `url` names an in-memory database (which a reopen would lose).
+pub(crate) fn is_memory_url(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+async fn build(
+    seed: u64,
+    store: &Store,
+    world: &SandboxWorld,
+    clock: &Arc<VirtualClock>,
+    directory: &Arc<dyn LeadDirectory>,
+    ids: &Arc<SequentialIds>,
+    crashes: Arc<dyn CrashPoints>,
+) -> Result<Engine, SimulationError> {
+    Ok(Engine::builder()
+        .event_log(store.event_log())
+        .linkedin(Arc::new(world.clone()))
+        .email(Arc::new(world.clone()))
+        .clock(clock.clone())
+        .ids(ids.clone())
+        .lead_directory(Arc::clone(directory))
+        .seed(seed)
+        .deterministic_tokens()
+        .crash_points(crashes)
+        .build()
+        .await?)
+}
