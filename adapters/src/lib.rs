@@ -2,5 +2,6 @@
 //! plera-adapters: the outside world behind the domain's ports (event stores, LinkedIn and email
 //! gateways, the `plera` CLI), including the deterministic sandbox used by tests and simulations.
 
+pub mod provider;
 pub mod sandbox;
 pub mod store;
