@@ -2,6 +2,8 @@
 //! plera-adapters: the outside world behind the domain's ports (event stores, LinkedIn and email
 //! gateways, the `plera` CLI), including the deterministic sandbox used by tests and simulations.
 
+pub mod email;
 pub mod provider;
 pub mod sandbox;
 pub mod store;
+pub mod webhook;
