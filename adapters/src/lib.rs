@@ -5,5 +5,6 @@
 pub mod email;
 pub mod provider;
 pub mod sandbox;
+pub mod sandbox_http;
 pub mod store;
 pub mod webhook;

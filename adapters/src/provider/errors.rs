@@ -55,7 +55,9 @@ pub(crate) fn answer(status: u16, body: &[u8], mutating: bool) -> GatewayError {
         .or(error.title.as_deref())
         .unwrap_or("");
     let kind = GatewayErrorKind::from_provider(status, slug, detail);
-    let unknown_slug = kind == GatewayErrorKind::from_provider(status, "", "");
+    // Without a status to fall back on, only a known slug classifies as anything but Malformed.
+    let unknown_slug =
+        GatewayErrorKind::from_provider(0, slug, detail) == GatewayErrorKind::Malformed;
     if mutating && matches!(status, 408 | 504) && unknown_slug {
         return lost_at_gateway(status);
     }
