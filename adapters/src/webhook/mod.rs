@@ -142,7 +142,16 @@ pub struct RunningWebhooks {
 impl RunningWebhooks {
     /// Binds `addr` (port 0 for any free port) and starts serving.
     pub fn start(engine: Engine, config: WebhookConfig, addr: SocketAddr) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(addr)?;
+        Self::serve(TcpListener::bind(addr)?, engine, config)
+    }
+
+    /// Serves on a listener bound beforehand (so its URL can be handed out before the engine
+    /// exists, e.g. to a provider that needs the webhook URL to start).
+    pub fn serve(
+        listener: TcpListener,
+        engine: Engine,
+        config: WebhookConfig,
+    ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let server = server(engine, config, listener)?;
         let handle = server.handle();
