@@ -4,7 +4,11 @@
 
 pub mod audit;
 pub mod cli;
+pub mod email;
+pub mod provider;
 pub mod sandbox;
+pub mod sandbox_http;
 pub mod simulation;
 pub mod store;
 pub mod views;
+pub mod webhook;
