@@ -200,7 +200,7 @@ fn every_message_of_a_sequence_lands_in_the_lead_and_sender_thread_in_time_order
                 MessageKind::OutOfOffice,
                 Direction::Inbound,
                 Channel::Email,
-                "",
+                "Out of office until Monday",
                 None
             ),
             (
