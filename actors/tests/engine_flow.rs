@@ -95,8 +95,9 @@ impl EmailGateway for Recorder {
 
 async fn run_until(engine: &Engine, clock: &VirtualClock, end: DateTime<Utc>) {
     for _ in 0..100_000 {
-        engine.tick().await.unwrap();
-        match engine.next_due().await.unwrap() {
+        let report = engine.tick().await.unwrap();
+        assert_eq!(report.next_due, engine.next_due().await.unwrap());
+        match report.next_due {
             Some(t) if t <= end => clock.advance_to(t),
             _ => break,
         }

@@ -56,6 +56,8 @@ pub struct TickReport {
     pub started: usize,
     /// Events appended.
     pub events: usize,
+    /// When anything is due next, after this tick (saves the caller a round trip).
+    pub next_due: Option<DateTime<Utc>>,
 }
 
 /// A step that got its `StepStarted` and now makes its call.
@@ -226,6 +228,7 @@ impl Book {
                 .await;
             self.due.set_earliest(DueKey::Sender(account), now);
         }
+        report.next_due = self.next_due();
         Ok(report)
     }
 
