@@ -79,20 +79,7 @@ impl LeadDirectory for SqliteLeadDirectory {
         lead: &LeadId,
         profile: LeadProfile,
     ) -> Result<(), String> {
-        let vars = serde_json::to_string(&profile.vars).map_err(|e| e.to_string())?;
-        sqlx::query(
-            "INSERT INTO lead_profiles (workspace_id, lead_id, vars, email) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (workspace_id, lead_id) \
-             DO UPDATE SET vars = excluded.vars, email = excluded.email",
-        )
-        .bind(workspace.as_str())
-        .bind(lead.as_str())
-        .bind(vars)
-        .bind(profile.email)
-        .execute(&self.writer)
-        .await
-        .map_err(|e| self.redact.scrub(e))?;
-        Ok(())
+        self.put_many(workspace, vec![(lead.clone(), profile)]).await
     }
 
     async fn get(
@@ -165,20 +152,7 @@ impl LeadDirectory for PostgresLeadDirectory {
         lead: &LeadId,
         profile: LeadProfile,
     ) -> Result<(), String> {
-        sqlx::query(
-            "INSERT INTO lead_profiles (workspace_id, lead_id, vars, email) \
-             VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (workspace_id, lead_id) \
-             DO UPDATE SET vars = EXCLUDED.vars, email = EXCLUDED.email",
-        )
-        .bind(workspace.as_str())
-        .bind(lead.as_str())
-        .bind(Json(&profile.vars))
-        .bind(profile.email)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| self.redact.scrub(e))?;
-        Ok(())
+        self.put_many(workspace, vec![(lead.clone(), profile)]).await
     }
 
     async fn get(
