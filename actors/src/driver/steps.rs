@@ -145,15 +145,33 @@ impl Book {
         Ok(n)
     }
 
-    /// Runs everything due at or before `now`.
+    /// Runs everything due at or before `now`. When the tick fails (a store failure), everything
+    /// it took from the due index is put back a minute later, so no lead or sender is forgotten.
     pub async fn tick(&mut self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
+        let due = self.due.take_due(now);
+        let result = self.tick_due(due.clone(), now).await;
+        if let Err(e) = &result {
+            if *e != EngineError::Crashed {
+                for key in due {
+                    self.due.set_earliest(key, Book::store_retry(now));
+                }
+            }
+        }
+        result
+    }
+
+    async fn tick_due(
+        &mut self,
+        due: Vec<DueKey>,
+        now: DateTime<Utc>,
+    ) -> Result<TickReport, EngineError> {
         let mut report = TickReport::default();
         let mut batch = Batch::default();
         let mut offers: BTreeSet<AccountId> = BTreeSet::new();
         let mut started: Vec<Started> = Vec::new();
         let mut reconcile: Vec<(SequenceId, u32, Action)> = Vec::new();
 
-        for key in self.due.take_due(now) {
+        for key in due {
             match key {
                 DueKey::Sender(a) => {
                     offers.insert(a);
@@ -334,7 +352,12 @@ impl Book {
                         }
                         return Ok(());
                     }
-                    self.prepare_email(id, step, now, batch, started).await?;
+                    if let Err(e) = self.prepare_email(id, step, now, batch, started).await {
+                        // One lead's trouble (its profile unreadable) must not stall the others.
+                        tracing::warn!(sequence = %id, error = %e, "email step postponed");
+                        self.due
+                            .set(DueKey::Lead(id.clone()), Book::store_retry(now));
+                    }
                     return Ok(());
                 }
             }
@@ -490,7 +513,7 @@ impl Book {
         }
         for grant in answer.granted {
             self.forget_waiting(&grant.sequence);
-            let started_ok = self
+            let started = self
                 .start_linkedin(
                     &grant.sequence,
                     grant.action,
@@ -499,7 +522,16 @@ impl Book {
                     batch,
                     started,
                 )
-                .await?;
+                .await;
+            let started_ok = match started {
+                Ok(ok) => ok,
+                Err(e) => {
+                    tracing::warn!(sequence = %grant.sequence, error = %e, "step postponed");
+                    self.due
+                        .set(DueKey::Lead(grant.sequence.clone()), Book::store_retry(now));
+                    false
+                }
+            };
             if !started_ok {
                 self.send_sender(
                     account,

@@ -79,7 +79,8 @@ impl LeadDirectory for SqliteLeadDirectory {
         lead: &LeadId,
         profile: LeadProfile,
     ) -> Result<(), String> {
-        self.put_many(workspace, vec![(lead.clone(), profile)]).await
+        self.put_many(workspace, vec![(lead.clone(), profile)])
+            .await
     }
 
     async fn get(
@@ -152,7 +153,8 @@ impl LeadDirectory for PostgresLeadDirectory {
         lead: &LeadId,
         profile: LeadProfile,
     ) -> Result<(), String> {
-        self.put_many(workspace, vec![(lead.clone(), profile)]).await
+        self.put_many(workspace, vec![(lead.clone(), profile)])
+            .await
     }
 
     async fn get(
