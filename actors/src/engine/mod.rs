@@ -195,11 +195,8 @@ impl Engine {
         owner: &OwnerId,
         reconnect: Option<&AccountId>,
     ) -> Result<ConnectionLink, EngineError> {
-        if workspace.as_str().is_empty() || owner.as_str().is_empty() {
-            return Err(EngineError::InvalidInput(
-                "workspace and owner are required".into(),
-            ));
-        }
+        check_id("workspace", workspace.as_str())?;
+        check_id("owner", owner.as_str())?;
         if let Some(a) = reconnect {
             if !self.inner.registry.belongs_to(a, workspace) {
                 return Err(EngineError::not_found("sender", a.as_str()));
@@ -236,6 +233,7 @@ impl Engine {
         provider_account_id: &ProviderAccountId,
         settings: SenderSettings,
     ) -> Result<AccountId, EngineError> {
+        check_id("provider account", provider_account_id.as_str())?;
         let now = self.now();
         let digest = digest(state);
         let DriverReply::Owner(owner) = self.driver(DriverMsg::StateOwner(digest.clone())).await?
@@ -256,6 +254,26 @@ impl Engine {
         // A new sender's AccountConnected commits with the workspace's ConnectionCompleted, so a
         // spent token always has its sender and a sender always its spent token.
         let is_reconnect = pending.reconnect.clone();
+        if pending.completed.is_some() {
+            return Err(EngineError::Workspace(
+                plera_domain::workspace::WorkspaceError::StateUsed,
+            ));
+        }
+        if now >= pending.expires_at {
+            return Err(EngineError::Workspace(
+                plera_domain::workspace::WorkspaceError::StateExpired,
+            ));
+        }
+        if let Some(account) = &is_reconnect {
+            // The sender decides first: a reconnect it does not need is refused before the
+            // token is spent, so a refused call changes nothing.
+            self.sender_command(
+                &workspace,
+                account,
+                SenderAccountCommand::Reconnect { at: now },
+            )
+            .await?;
+        }
         if is_reconnect.is_none() {
             let decision = Tracked::<SenderAccount>::default()
                 .decide(
@@ -298,14 +316,7 @@ impl Engine {
                 _ => None,
             })
             .unwrap_or(new_id);
-        if is_reconnect.is_some() {
-            self.sender_command(
-                &workspace,
-                &account,
-                SenderAccountCommand::Reconnect { at: now },
-            )
-            .await?;
-        } else {
+        if is_reconnect.is_none() {
             self.spawn_sender(account.clone(), workspace).await?;
         }
         Ok(account)
@@ -437,6 +448,8 @@ impl Engine {
         mailbox: &MailboxId,
         address: &str,
     ) -> Result<(), EngineError> {
+        check_id("workspace", workspace.as_str())?;
+        check_id("mailbox", mailbox.as_str())?;
         let at = self.now();
         self.driver(DriverMsg::Workspace {
             workspace: workspace.clone(),
@@ -458,6 +471,10 @@ impl Engine {
         workspace: &WorkspaceId,
         spec: CampaignSpec,
     ) -> Result<CampaignId, EngineError> {
+        check_id("workspace", workspace.as_str())?;
+        if let Some(id) = &spec.id {
+            check_id("campaign", id.as_str())?;
+        }
         let at = self.now();
         let id = spec
             .id
@@ -501,6 +518,9 @@ impl Engine {
         leads: Vec<LeadSpec>,
         options: EnrollOptions,
     ) -> Result<Vec<SequenceId>, EngineError> {
+        for lead in &leads {
+            check_id("lead", lead.lead_id.as_str())?;
+        }
         let now = self.now();
         match self
             .driver(DriverMsg::Enroll {
@@ -542,6 +562,22 @@ impl Engine {
         workspace: &WorkspaceId,
         event: InboundEvent,
     ) -> Result<IngestOutcome, EngineError> {
+        match &event {
+            InboundEvent::MessageReceived {
+                lead, message_id, ..
+            } => {
+                check_id("lead", lead.as_str())?;
+                // Provider message ids are the provider's: any text but empty or unreadable.
+                let m = message_id.as_str();
+                if m.trim().is_empty() || m.chars().any(char::is_control) {
+                    return Err(EngineError::InvalidInput(format!(
+                        "message id `{m}` is empty or unreadable"
+                    )));
+                }
+            }
+            InboundEvent::InviteAccepted { lead, .. } => check_id("lead", lead.as_str())?,
+            InboundEvent::AccountStatus { .. } => {}
+        }
         let now = self.now();
         match self
             .driver(DriverMsg::Ingest {
@@ -656,6 +692,29 @@ impl Engine {
         if let Some(mut system) = system {
             let _ = tokio::task::spawn_blocking(move || system.stop()).await;
         }
+    }
+}
+
+/// The longest id the engine takes.
+pub const MAX_ID_LEN: usize = 200;
+
+/// Refuses an id that would be ambiguous or unreadable in the log: empty, too long, with a
+/// control character, or with a `/` (sequence ids are `workspace/campaign/lead`).
+fn check_id(kind: &str, id: &str) -> Result<(), EngineError> {
+    let problem = if id.trim().is_empty() {
+        Some("is empty")
+    } else if id.chars().count() > MAX_ID_LEN {
+        Some("is too long")
+    } else if id.contains('/') {
+        Some("contains `/`")
+    } else if id.chars().any(char::is_control) {
+        Some("contains a control character")
+    } else {
+        None
+    };
+    match problem {
+        Some(p) => Err(EngineError::InvalidInput(format!("{kind} id `{id}` {p}"))),
+        None => Ok(()),
     }
 }
 
