@@ -110,7 +110,10 @@ fn inbound_twice(events: &[StoredEvent]) -> Vec<String> {
             continue;
         }
         let Some(id) = e.payload.get("message_id").and_then(|v| v.as_str()) else {
-            out.push(format!("{} at {} has no message id", e.event_type, e.position));
+            out.push(format!(
+                "{} at {} has no message id",
+                e.event_type, e.position
+            ));
             continue;
         };
         if let Some(first) = seen.insert(id.to_string(), e.position) {
@@ -296,7 +299,11 @@ async fn many_seeds() {
         ] {
             assert!(total.of(kind) > 0, "no {kind} in {} seeds", total.runs);
         }
-        assert!(total.resumed > 0, "no restriction lifted in {} seeds", total.runs);
+        assert!(
+            total.resumed > 0,
+            "no restriction lifted in {} seeds",
+            total.runs
+        );
         assert_eq!(total.restarts, total.runs * u64::from(SMALL.crashes));
     }
 }
@@ -321,6 +328,10 @@ async fn one_seed() {
         exercised.restarts,
         exercised.by_type
     );
-    assert!(violations.is_empty(), "{}", report(seed, SMALL, &violations));
+    assert!(
+        violations.is_empty(),
+        "{}",
+        report(seed, SMALL, &violations)
+    );
     assert!(exercised.ledger > 0, "seed {seed} did nothing");
 }
