@@ -8,6 +8,7 @@ use plera_domain::ports::StepKey;
 use plera_domain::seed::{mix, unit};
 
 use super::config::SandboxConfig;
+use super::faults;
 use super::texts;
 
 /// Share of out-of-office texts that announce a return date.
@@ -105,24 +106,56 @@ pub(crate) fn plan_reply(
     let message_id = ProviderMessageId::new(format!("msg-{:016x}", mix(seed, &sub("id"))));
     let text_draw = draw(seed, &sub("text"));
     if draw(seed, &sub("out-of-office")) < config.out_of_office_rate {
-        // Auto-replies fire within minutes, whatever the lead's habits.
-        let at =
-            from + Duration::minutes(1) + scaled(Duration::minutes(29), draw(seed, &sub("delay")));
-        let returns = (draw(seed, &sub("has-return")) < OOO_WITH_DATE).then(|| {
-            let days = 2 + (draw(seed, &sub("return")) * 20.0) as i64;
-            (at + Duration::days(days)).date_naive()
-        });
-        return Some(PlannedReply {
-            at,
-            message_id,
-            text: texts::out_of_office(text_draw, returns),
-        });
+        return Some(out_of_office(seed, &sub, message_id, text_draw, from));
     }
     Some(PlannedReply {
         at: from + config.reply_delay.sample(draw(seed, &sub("delay"))),
         message_id,
         text: texts::reply(text_draw),
     })
+}
+
+/// An out-of-office auto-reply (`sub` names its draws), fired within minutes of `from`.
+fn out_of_office<'a>(
+    seed: u64,
+    sub: &dyn Fn(&'static str) -> Vec<&'a str>,
+    message_id: ProviderMessageId,
+    text_draw: f64,
+    from: DateTime<Utc>,
+) -> PlannedReply {
+    // Auto-replies fire within minutes, whatever the lead's habits.
+    let at = from + Duration::minutes(1) + scaled(Duration::minutes(29), draw(seed, &sub("delay")));
+    let returns = (draw(seed, &sub("has-return")) < OOO_WITH_DATE).then(|| {
+        let days = 2 + (draw(seed, &sub("return")) * 20.0) as i64;
+        (at + Duration::days(days)).date_naive()
+    });
+    PlannedReply {
+        at,
+        message_id,
+        text: texts::out_of_office(text_draw, returns),
+    }
+}
+
+/// The out-of-office auto-reply a flaky world adds to the message or email named by `labels`
+/// (lead, sender or mailbox, purpose, step), besides any real answer; its own message id.
+pub(crate) fn plan_auto_reply(
+    config: &SandboxConfig,
+    labels: &[&str],
+    from: DateTime<Utc>,
+) -> Option<PlannedReply> {
+    if !faults::auto_replies(config.seed, config.fault_rate, &config.faults, labels) {
+        return None;
+    }
+    let seed = config.seed;
+    let sub = |purpose: &'static str| -> Vec<&str> {
+        let mut all = labels.to_vec();
+        all.push("auto-reply");
+        all.push(purpose);
+        all
+    };
+    let message_id = ProviderMessageId::new(format!("msg-{:016x}", mix(seed, &sub("id"))));
+    let text_draw = draw(seed, &sub("text"));
+    Some(out_of_office(seed, &sub, message_id, text_draw, from))
 }
 
 /// The instant `account`'s session expires on `day` (UTC), if it does; drawn from the seed, the
@@ -133,38 +166,42 @@ pub(crate) fn session_expiry_on(
     account: &AccountId,
     day: NaiveDate,
 ) -> Option<DateTime<Utc>> {
+    incident_on(seed, rate, account, day, Incident::SessionExpiry)
+}
+
+/// Something that happens to an account at most once a day, at an instant drawn for the day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Incident {
+    /// Its session expires.
+    SessionExpiry,
+    /// LinkedIn restricts it out of the blue.
+    Restriction,
+}
+
+impl Incident {
+    fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            Incident::SessionExpiry => ("session-expiry", "session-expiry-at"),
+            Incident::Restriction => ("restriction", "restriction-at"),
+        }
+    }
+}
+
+/// The instant `incident` happens to `account` on `day` (UTC), if it does.
+pub(crate) fn incident_on(
+    seed: u64,
+    rate: f64,
+    account: &AccountId,
+    day: NaiveDate,
+    incident: Incident,
+) -> Option<DateTime<Utc>> {
     let (a, d) = (account.as_str(), day.to_string());
-    if draw(seed, &[a, &d, "session-expiry"]) >= rate {
+    let (whether, when) = incident.labels();
+    if draw(seed, &[a, &d, whether]) >= rate {
         return None;
     }
     let start = day.and_time(NaiveTime::MIN).and_utc();
-    Some(start + scaled(Duration::days(1), draw(seed, &[a, &d, "session-expiry-at"])))
-}
-
-/// What a flaky provider does to one attempt of a send.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Fault {
-    /// The call goes through.
-    None,
-    /// The provider fails before doing anything.
-    Transient,
-    /// The provider does the work but the answer is lost.
-    LostAnswer,
-}
-
-/// The fault of attempt `attempt` of the send `action`/`key`.
-pub(crate) fn fault(seed: u64, rate: f64, action: &str, key: &StepKey, attempt: u32) -> Fault {
-    let u = draw(
-        seed,
-        &[action, &key.to_string(), &attempt.to_string(), "fault"],
-    );
-    if u < rate / 2.0 {
-        Fault::Transient
-    } else if u < rate {
-        Fault::LostAnswer
-    } else {
-        Fault::None
-    }
+    Some(start + scaled(Duration::days(1), draw(seed, &[a, &d, when])))
 }
 
 /// The provider's id for what it created for `action`/`key` (`prefix-<hash>`).
@@ -196,24 +233,5 @@ mod tests {
         }
         // 20,000 account-days at 1 %: 200 expected, standard deviation ~14.
         assert!((150..=250).contains(&expired), "{expired} expiries");
-    }
-
-    #[test]
-    fn faults_split_evenly_between_lost_answers_and_transient_failures() {
-        let key = |i: u32| StepKey {
-            sequence: plera_domain::ids::SequenceId::new(format!("s-{i}")),
-            step: 0,
-        };
-        let faults: Vec<Fault> = (0..4_000)
-            .map(|i| fault(3, 0.2, "invite", &key(i), 0))
-            .collect();
-        let lost = faults.iter().filter(|f| **f == Fault::LostAnswer).count();
-        let transient = faults.iter().filter(|f| **f == Fault::Transient).count();
-        assert!((320..=480).contains(&lost), "{lost} lost answers");
-        assert!((320..=480).contains(&transient), "{transient} transient");
-        assert!(
-            (0..4_000).all(|i| fault(3, 0.0, "invite", &key(i), 0) == Fault::None),
-            "a zero rate never faults"
-        );
     }
 }

@@ -3,6 +3,8 @@
 use chrono::Duration;
 use plera_domain::values::Tier;
 
+use super::faults::FaultModel;
+
 /// How the sandbox's LinkedIn and its leads behave. Every number is configurable because the facts
 /// it comes from are ranges and estimates, and tests need to push rates to 0 or 1.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,10 +37,13 @@ pub struct SandboxConfig {
     pub caps: ProviderCaps,
     /// How LinkedIn punishes an account that keeps pushing past its caps.
     pub restriction: RestrictionPolicy,
-    /// Share of new sends that fail like a flaky provider: half answer `Transient` having done
-    /// nothing, half do the action and lose the answer (`Timeout`). Zero by default so that tests
-    /// see LinkedIn's rules alone; simulations raise it to exercise reconciliation.
+    /// How flaky the provider is: every fault of `faults` happens with a chance of
+    /// `fault_rate × weight` (at 0.1: 5 % of send attempts answer `Transient` having done nothing,
+    /// 5 % do the action and lose the answer, …, and about one notification in ten is repeated).
+    /// Zero by default so that tests see LinkedIn's rules alone; simulations raise it.
     pub fault_rate: f64,
+    /// The kinds of faults and their weights.
+    pub faults: FaultModel,
 }
 
 impl SandboxConfig {
@@ -48,6 +53,20 @@ impl SandboxConfig {
             seed,
             ..Self::default()
         }
+    }
+
+    /// The chance per account and day that a session expires, faults included.
+    pub fn session_expiry_rate(&self) -> f64 {
+        self.session_expiry_per_account_day + self.scaled(self.faults.session_expiry)
+    }
+
+    /// The chance per account and day of a restriction out of the blue.
+    pub fn restriction_rate(&self) -> f64 {
+        self.scaled(self.faults.restriction)
+    }
+
+    fn scaled(&self, weight: f64) -> f64 {
+        (self.fault_rate.clamp(0.0, 1.0) * weight.max(0.0)).min(1.0)
     }
 }
 
@@ -69,6 +88,7 @@ impl Default for SandboxConfig {
             caps: ProviderCaps::default(),
             restriction: RestrictionPolicy::default(),
             fault_rate: 0.0,
+            faults: FaultModel::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ use plera_domain::ports::{GatewayError, GatewayErrorKind};
 use plera_domain::values::Tier;
 
 use super::config::{RestrictionPolicy, TierCaps};
+use super::flags::Flags;
 use super::session::{Blackout, Session};
 
 /// How long sends are remembered: enough for the rolling week and the longest local day.
@@ -24,6 +25,8 @@ pub(crate) struct Account {
     pub tz: Tz,
     /// The session, which may expire.
     pub session: Session,
+    /// Restrictions out of the blue decided so far.
+    pub flags: Flags,
     invites: Vec<DateTime<Utc>>,
     messages: Vec<DateTime<Utc>>,
     refusals: Vec<DateTime<Utc>>,
@@ -47,6 +50,7 @@ impl Account {
             tier,
             tz,
             session: Session::new(now),
+            flags: Flags::new(now),
             invites: Vec::new(),
             messages: Vec::new(),
             refusals: Vec::new(),
@@ -57,6 +61,20 @@ impl Account {
     /// The latest restriction, as `(from, until)`.
     pub fn restriction(&self) -> Blackout {
         self.restriction
+    }
+
+    /// Restricts the account from `from` to `until` unless it is restricted at `from` already;
+    /// whether it did.
+    pub fn restrict(&mut self, from: DateTime<Utc>, until: DateTime<Utc>) -> bool {
+        if self
+            .restriction
+            .is_some_and(|(start, end)| start <= from && from < end)
+        {
+            return false;
+        }
+        self.refusals.clear();
+        self.restriction = Some((from, until));
+        true
     }
 
     /// Refuses any send from a restricted account or an expired session.

@@ -9,6 +9,12 @@
 //! in any call order. (Only contention is order-dependent, as on LinkedIn: when sends compete for
 //! the last unit of a cap, whichever arrives first gets it.)
 //!
+//! With a `fault_rate` the provider is flaky too (`faults.rs`, described in `RELIABILITY.md`):
+//! 5xx, lost answers and timeouts, 429, `limit_exceeded`, both meanings of `cannot_resend_yet`,
+//! extra session expiries, restrictions out of the blue, out-of-office auto-replies, and
+//! notifications repeated, dropped, held back or hours late. What notifications lose, the
+//! polling fallback ([`SandboxWorld::poll`], [`SandboxWorld::poll_mailbox`]) still lists.
+//!
 //! Not modelled: invite withdrawal (so a re-invite is blocked for good, not ~3 weeks), the
 //! personalised-note quota of free accounts, pending-invite limits, and the provider holding back
 //! message notifications while an account is not OK.
@@ -16,6 +22,8 @@
 mod behaviour;
 mod config;
 mod enforcement;
+mod faults;
+mod flags;
 mod gateway;
 mod ledger;
 mod notifications;
@@ -28,5 +36,7 @@ mod world;
 mod tests;
 
 pub use config::{DelayCurve, DelayKnot, ProviderCaps, RestrictionPolicy, SandboxConfig, TierCaps};
+pub use faults::FaultModel;
 pub use ledger::LedgerEntry;
+pub use notifications::Delivery;
 pub use world::{SandboxError, SandboxLead, SandboxWorld};

@@ -8,14 +8,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use plera_domain::ids::{AccountId, LeadId, ProviderAccountId};
+use plera_domain::ids::{AccountId, LeadId, MailboxId, ProviderAccountId};
 use plera_domain::ports::{Clock, InboundEvent};
 use plera_domain::values::Tier;
 use thiserror::Error;
 
 use super::config::SandboxConfig;
 use super::ledger::{self, LedgerEntry};
-use super::state::WorldState;
+use super::notifications::Delivery;
+use super::state::{Inbox, WorldState};
 
 /// A lead as the sandbox needs to know them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -105,10 +106,46 @@ impl SandboxWorld {
         self.lock().next_notification_at()
     }
 
-    /// Removes and returns every notification due at or before `up_to`, by time and then by a
-    /// stable key. Each event's `at` is its delivery time.
+    /// Removes and returns every notification due at or before `up_to`, by due time and then by
+    /// a stable key. Each event's `at` is the provider's time: when it received the message, saw
+    /// the acceptance (possibly hours after it happened) or changed the account's status; a
+    /// repeated, held-back or late delivery keeps it.
     pub fn take_notifications(&self, up_to: DateTime<Utc>) -> Vec<InboundEvent> {
-        self.lock().take_notifications(up_to)
+        self.take_deliveries(up_to)
+            .into_iter()
+            .map(|d| d.event)
+            .collect()
+    }
+
+    /// The same, with the instant each delivery is due.
+    pub fn take_deliveries(&self, up_to: DateTime<Utc>) -> Vec<Delivery> {
+        self.lock().take_deliveries(up_to)
+    }
+
+    /// The polling fallback, as the provider's listings of `account`'s relations and chats show
+    /// it: every acceptance of the account's invites (its `at` is when the lead accepted) and
+    /// every message a lead sent it (auto-replies included), with provider time in
+    /// `(since, now]`, by time. Dropped, late or not yet delivered notifications are all here;
+    /// the engine deduplicates what it saw already.
+    pub fn poll(
+        &self,
+        account: &AccountId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<InboundEvent>, SandboxError> {
+        let now = self.clock.now();
+        let state = self.lock();
+        if !state.has_account(account) {
+            return Err(SandboxError::UnknownAccount(account.clone()));
+        }
+        Ok(state.poll(&Inbox::Account(account.clone()), since, now))
+    }
+
+    /// The polling fallback of a mailbox (an IMAP fetch): the answers to its emails with provider
+    /// time in `(since, now]`, by time. A mailbox that sent nothing has nothing.
+    pub fn poll_mailbox(&self, mailbox: &MailboxId, since: DateTime<Utc>) -> Vec<InboundEvent> {
+        let now = self.clock.now();
+        self.lock()
+            .poll(&Inbox::Mailbox(mailbox.clone()), since, now)
     }
 
     /// Every action the sandbox really performed, by time then key.

@@ -7,18 +7,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use plera_domain::ids::{AccountId, LeadId, ProviderAccountId};
+use plera_domain::ids::{AccountId, LeadId, MailboxId, ProviderAccountId};
 use plera_domain::ports::{
     AccountStatusSignal, EmailReceipt, EmailRequest, GatewayError, GatewayErrorKind, InboundEvent,
     InviteReceipt, InviteRequest, MessageReceipt, MessageRequest, StepKey,
 };
 use plera_domain::values::Tier;
 
-use super::behaviour::{self, Fault};
 use super::config::SandboxConfig;
 use super::enforcement::Account;
+use super::faults::{send_fault, SendFault, SendKind};
+use super::flags::FlagDraws;
 use super::ledger::{self, LedgerEntry};
-use super::notifications::NotificationQueue;
+use super::notifications::{Delivery, NotificationQueue};
 use super::session::ExpiryDraws;
 use super::world::{SandboxError, SandboxLead};
 
@@ -41,6 +42,18 @@ impl Lead {
     }
 }
 
+/// Where an inbound message lands: a LinkedIn account's conversations or a mailbox.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Inbox {
+    /// A sender's LinkedIn inbox.
+    Account(AccountId),
+    /// An email mailbox.
+    Mailbox(MailboxId),
+}
+
+/// Inbound facts by provider time, then a stable key.
+type Timeline = BTreeMap<(DateTime<Utc>, String), InboundEvent>;
+
 /// Everything the sandbox holds.
 pub(crate) struct WorldState {
     config: SandboxConfig,
@@ -55,11 +68,17 @@ pub(crate) struct WorldState {
     attempts: BTreeMap<(&'static str, StepKey), u32>,
     ledger: Vec<LedgerEntry>,
     queue: NotificationQueue,
+    /// What really came in, per inbox, whether or not a notification told of it: the provider's
+    /// listings that polling reads.
+    inbound: BTreeMap<Inbox, Timeline>,
+    /// Accepted invites per sender, by the instant of acceptance.
+    relations: BTreeMap<AccountId, BTreeMap<(DateTime<Utc>, LeadId), ()>>,
 }
 
 impl WorldState {
     /// An empty world.
     pub fn new(config: SandboxConfig) -> Self {
+        let queue = NotificationQueue::new(config.seed, config.fault_rate, config.faults.clone());
         Self {
             config,
             accounts: BTreeMap::new(),
@@ -70,7 +89,9 @@ impl WorldState {
             emails: BTreeMap::new(),
             attempts: BTreeMap::new(),
             ledger: Vec::new(),
-            queue: NotificationQueue::default(),
+            queue,
+            inbound: BTreeMap::new(),
+            relations: BTreeMap::new(),
         }
     }
 
@@ -138,7 +159,7 @@ impl WorldState {
         if !self.accounts.contains_key(id) {
             return Err(SandboxError::UnknownAccount(id.clone()));
         }
-        self.advance_sessions(now);
+        self.advance_accounts(now);
         let restored = self
             .accounts
             .get_mut(id)
@@ -158,7 +179,7 @@ impl WorldState {
         if let Some(receipt) = self.invites.get(&request.key) {
             return Ok(receipt.clone());
         }
-        self.with_faults("invite", &request.key, |world| {
+        self.with_faults(SendKind::Invite, &request.key, |world| {
             world.perform_invite(request, now)
         })
     }
@@ -172,7 +193,7 @@ impl WorldState {
         if let Some(receipt) = self.messages.get(&request.key) {
             return Ok(receipt.clone());
         }
-        self.with_faults("message", &request.key, |world| {
+        self.with_faults(SendKind::Message, &request.key, |world| {
             world.perform_message(request, now)
         })
     }
@@ -186,7 +207,7 @@ impl WorldState {
         if let Some(receipt) = self.emails.get(&request.key) {
             return Ok(receipt.clone());
         }
-        self.with_faults("email", &request.key, |world| {
+        self.with_faults(SendKind::Email, &request.key, |world| {
             world.perform_email(request, now)
         })
     }
@@ -211,37 +232,117 @@ impl WorldState {
         ledger::sorted(&self.ledger)
     }
 
-    /// When the next notification is due, session expiries included.
+    /// When the next notification is due, session expiries and restrictions included.
     pub fn next_notification_at(&mut self) -> Option<DateTime<Utc>> {
-        let (seed, rate) = (self.config.seed, self.config.session_expiry_per_account_day);
-        let expiries = self.accounts.iter_mut().filter_map(|(id, account)| {
+        let seed = self.config.seed;
+        let (expiry_rate, flag_rate) = (
+            self.config.session_expiry_rate(),
+            self.config.restriction_rate(),
+        );
+        let incidents = self.accounts.iter_mut().filter_map(|(id, account)| {
             let blackout = account.restriction();
-            account.session.next_expiry(
+            let expiry = account.session.next_expiry(
                 ExpiryDraws {
                     seed,
-                    rate,
+                    rate: expiry_rate,
                     account: id,
                 },
                 blackout,
-            )
+            );
+            let flag = account.flags.next(FlagDraws {
+                seed,
+                rate: flag_rate,
+                account: id,
+            });
+            expiry.into_iter().chain(flag).min()
         });
-        expiries.chain(self.queue.next_at()).min()
+        incidents.chain(self.queue.next_at()).min()
     }
 
     /// Everything due at or before `up_to`, in order.
-    pub fn take_notifications(&mut self, up_to: DateTime<Utc>) -> Vec<InboundEvent> {
-        self.advance_sessions(up_to);
+    pub fn take_deliveries(&mut self, up_to: DateTime<Utc>) -> Vec<Delivery> {
+        self.advance_accounts(up_to);
         self.queue.take(up_to)
     }
 
-    /// Decides every account's session expiries up to `up_to` and plans their notices.
-    fn advance_sessions(&mut self, up_to: DateTime<Utc>) {
-        let (seed, rate) = (self.config.seed, self.config.session_expiry_per_account_day);
+    /// What the provider's listings show for `inbox` in `(since, now]`: the acceptances of its
+    /// invites (for an account) and the messages that came in, by time.
+    pub fn poll(
+        &self,
+        inbox: &Inbox,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Vec<InboundEvent> {
+        if now <= since {
+            return Vec::new();
+        }
+        let mut found: Vec<(DateTime<Utc>, String, InboundEvent)> = Vec::new();
+        if let Inbox::Account(account) = inbox {
+            let accepted = self.relations.get(account).into_iter().flat_map(|r| {
+                r.range((since, LeadId::new(String::new()))..)
+                    .take_while(|((at, _), _)| *at <= now)
+            });
+            for ((at, lead), ()) in accepted {
+                if *at > since {
+                    found.push((
+                        *at,
+                        format!("accepted/{lead}"),
+                        InboundEvent::InviteAccepted {
+                            account: account.clone(),
+                            lead: lead.clone(),
+                            at: *at,
+                        },
+                    ));
+                }
+            }
+        }
+        let messages = self.inbound.get(inbox).into_iter().flat_map(|t| {
+            t.range((since, String::new())..)
+                .take_while(|((at, _), _)| *at <= now)
+        });
+        for ((at, key), event) in messages {
+            if *at > since {
+                found.push((*at, key.clone(), event.clone()));
+            }
+        }
+        found.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        found.into_iter().map(|(_, _, event)| event).collect()
+    }
+
+    /// Whether `id` is an account of the world.
+    pub fn has_account(&self, id: &AccountId) -> bool {
+        self.accounts.contains_key(id)
+    }
+
+    /// Decides every account's restrictions out of the blue and session expiries up to `up_to`,
+    /// and plans their notices. Restrictions first: a restricted account has no session to lose.
+    fn advance_accounts(&mut self, up_to: DateTime<Utc>) {
+        let seed = self.config.seed;
+        let (expiry_rate, flag_rate) = (
+            self.config.session_expiry_rate(),
+            self.config.restriction_rate(),
+        );
+        let duration = self.config.restriction.duration;
         for (id, account) in &mut self.accounts {
+            let flagged = account.flags.advance(
+                FlagDraws {
+                    seed,
+                    rate: flag_rate,
+                    account: id,
+                },
+                up_to,
+            );
+            for at in flagged {
+                if account.restrict(at, at + duration) {
+                    self.queue.status(id, AccountStatusSignal::Restricted, at);
+                    self.queue
+                        .status(id, AccountStatusSignal::Ok, at + duration);
+                }
+            }
             let blackout = account.restriction();
             let draws = ExpiryDraws {
                 seed,
-                rate,
+                rate: expiry_rate,
                 account: id,
             };
             if let Some(at) = account.session.advance(draws, blackout, up_to) {
@@ -251,38 +352,62 @@ impl WorldState {
         }
     }
 
+    /// Records that `lead` accepted `account`'s invite at `at` (for the relations listing).
+    fn record_relation(&mut self, account: &AccountId, lead: &LeadId, at: DateTime<Utc>) {
+        self.relations
+            .entry(account.clone())
+            .or_default()
+            .insert((at, lead.clone()), ());
+    }
+
+    /// Records an inbound message in its inbox (for the chat and mailbox listings).
+    fn record_inbound(
+        &mut self,
+        inbox: Inbox,
+        key: String,
+        at: DateTime<Utc>,
+        event: InboundEvent,
+    ) {
+        self.inbound
+            .entry(inbox)
+            .or_default()
+            .insert((at, key), event);
+    }
+
     /// Runs one new send through the configured provider faults.
     fn with_faults<T>(
         &mut self,
-        action: &'static str,
+        kind: SendKind,
         key: &StepKey,
         perform: impl FnOnce(&mut Self) -> Result<T, GatewayError>,
     ) -> Result<T, GatewayError> {
-        let attempt = self.attempts.entry((action, key.clone())).or_insert(0);
+        let attempt = self
+            .attempts
+            .entry((kind.label(), key.clone()))
+            .or_insert(0);
         let this_attempt = *attempt;
         *attempt += 1;
-        match behaviour::fault(
+        let fault = send_fault(
             self.config.seed,
             self.config.fault_rate,
-            action,
+            &self.config.faults,
+            kind,
             key,
             this_attempt,
-        ) {
-            Fault::None => perform(self),
-            Fault::Transient => Err(GatewayError::new(
-                GatewayErrorKind::Transient,
-                "network_down: the provider could not be reached",
-            )),
-            Fault::LostAnswer => {
-                // The provider acted (or refused) but its answer never arrives: the caller must
-                // reconcile by key to learn which.
-                let _ignored = perform(self);
-                Err(GatewayError::new(
-                    GatewayErrorKind::Timeout,
-                    "the provider's answer was lost",
-                ))
-            }
+        );
+        if let Some(refusal) = fault.refusal() {
+            return Err(refusal);
         }
+        if fault == SendFault::LostAnswer {
+            // The provider acted (or refused) but its answer never arrives: the caller must
+            // reconcile by key to learn which.
+            let _ignored = perform(self);
+            return Err(GatewayError::new(
+                GatewayErrorKind::Timeout,
+                "the provider's answer was lost",
+            ));
+        }
+        perform(self)
     }
 }
 

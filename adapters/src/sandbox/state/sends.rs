@@ -16,7 +16,7 @@ use super::super::behaviour::{self, PlannedReply};
 use super::super::enforcement::{Account, Refusal};
 use super::super::ledger::LedgerEntry;
 use super::super::notifications::NotificationQueue;
-use super::{normalise_address, Lead, WorldState};
+use super::{normalise_address, Inbox, Lead, WorldState};
 
 impl WorldState {
     /// A new invite: checked, then planned for (acceptance, reply) and written to the ledger.
@@ -25,7 +25,7 @@ impl WorldState {
         request: &InviteRequest,
         now: DateTime<Utc>,
     ) -> Result<InviteReceipt, GatewayError> {
-        self.advance_sessions(now);
+        self.advance_accounts(now);
         let id = &request.account;
         let account = sender(&mut self.accounts, id, &request.provider_account)?;
         account.check_standing(id, now)?;
@@ -66,6 +66,9 @@ impl WorldState {
             .is_some_and(|n| !n.trim().is_empty());
         let plan = behaviour::plan_invite(&self.config, &request.lead, id, with_note, now);
         lead.invited_by.insert(id.clone(), plan.accepted_at);
+        if let Some(at) = plan.accepted_at {
+            self.record_relation(id, &request.lead, at);
+        }
         if let Some(at) = plan.notified_at {
             self.queue.push(
                 at,
@@ -78,7 +81,7 @@ impl WorldState {
             );
         }
         if let Some(reply) = plan.reply {
-            self.queue_reply(Some(id.clone()), &request.lead, Channel::Linkedin, reply);
+            self.queue_reply(Inbox::Account(id.clone()), &request.lead, reply);
         }
         let receipt = InviteReceipt {
             invitation_id: behaviour::provider_id(self.config.seed, "inv", "invite", &request.key),
@@ -106,7 +109,7 @@ impl WorldState {
         request: &MessageRequest,
         now: DateTime<Utc>,
     ) -> Result<MessageReceipt, GatewayError> {
-        self.advance_sessions(now);
+        self.advance_accounts(now);
         let id = &request.account;
         let account = sender(&mut self.accounts, id, &request.provider_account)?;
         account.check_standing(id, now)?;
@@ -128,10 +131,12 @@ impl WorldState {
         account.record_message(now);
         let key = request.key.to_string();
         let labels = [request.lead.as_str(), id.as_str(), "reply-to-message", &key];
-        if let Some(reply) =
-            behaviour::plan_reply(&self.config, &labels, self.config.dm_reply_rate, now)
-        {
-            self.queue_reply(Some(id.clone()), &request.lead, Channel::Linkedin, reply);
+        let replies = [
+            behaviour::plan_reply(&self.config, &labels, self.config.dm_reply_rate, now),
+            behaviour::plan_auto_reply(&self.config, &labels, now),
+        ];
+        for reply in replies.into_iter().flatten() {
+            self.queue_reply(Inbox::Account(id.clone()), &request.lead, reply);
         }
         let receipt = MessageReceipt {
             message_id: behaviour::provider_id(self.config.seed, "out", "message", &request.key),
@@ -176,10 +181,12 @@ impl WorldState {
             "reply-to-email",
             &key,
         ];
-        if let Some(reply) =
-            behaviour::plan_reply(&self.config, &labels, self.config.email_reply_rate, now)
-        {
-            self.queue_reply(None, &lead, Channel::Email, reply);
+        let replies = [
+            behaviour::plan_reply(&self.config, &labels, self.config.email_reply_rate, now),
+            behaviour::plan_auto_reply(&self.config, &labels, now),
+        ];
+        for reply in replies.into_iter().flatten() {
+            self.queue_reply(Inbox::Mailbox(request.mailbox.clone()), &lead, reply);
         }
         let receipt = EmailReceipt {
             message_id: behaviour::provider_id(self.config.seed, "eml", "email", &request.key),
@@ -200,26 +207,23 @@ impl WorldState {
         Ok(receipt)
     }
 
-    /// Plans a lead's answer as a message notification, keyed by its unique id.
-    fn queue_reply(
-        &mut self,
-        account: Option<AccountId>,
-        lead: &LeadId,
-        channel: Channel,
-        reply: PlannedReply,
-    ) {
-        self.queue.push(
-            reply.at,
-            reply.message_id.to_string(),
-            InboundEvent::MessageReceived {
-                account,
-                lead: lead.clone(),
-                channel,
-                message_id: reply.message_id,
-                text: reply.text,
-                at: reply.at,
-            },
-        );
+    /// Records a lead's answer in its inbox and plans its notification, keyed by its unique id.
+    fn queue_reply(&mut self, inbox: Inbox, lead: &LeadId, reply: PlannedReply) {
+        let (account, channel) = match &inbox {
+            Inbox::Account(id) => (Some(id.clone()), Channel::Linkedin),
+            Inbox::Mailbox(_) => (None, Channel::Email),
+        };
+        let event = InboundEvent::MessageReceived {
+            account,
+            lead: lead.clone(),
+            channel,
+            message_id: reply.message_id.clone(),
+            text: reply.text,
+            at: reply.at,
+        };
+        let key = reply.message_id.to_string();
+        self.record_inbound(inbox, key.clone(), reply.at, event.clone());
+        self.queue.push(reply.at, key, event);
     }
 }
 

@@ -1,4 +1,4 @@
-//! A flaky provider: lost answers are found by reconciliation, transient failures did nothing.
+//! A flaky provider: lost answers are found by reconciliation; every other fault did nothing.
 
 use plera_domain::ports::{GatewayErrorKind, LinkedInGateway};
 use plera_domain::values::Tier;
@@ -12,8 +12,8 @@ async fn reconciliation_by_key_tells_what_really_happened() {
         ..quiet()
     }));
     account(&world, "acc-1", Tier::Premium);
-    let leads = leads(&world, 300, &[]);
-    let (mut ok, mut transient, mut lost_done, mut lost_undone) = (0, 0, 0, 0);
+    let leads = leads(&world, 400, &[]);
+    let (mut ok, mut refused, mut lost_done, mut lost_undone) = (0, 0, 0, 0);
     for lead in &leads {
         let k = key(lead, 0);
         let result = world
@@ -25,33 +25,28 @@ async fn reconciliation_by_key_tells_what_really_happened() {
                 ok += 1;
                 assert_eq!(found, Some(receipt));
             }
-            Err(e) if e.kind == GatewayErrorKind::Transient => {
-                transient += 1;
-                assert_eq!(found, None, "a transient failure did nothing");
-            }
-            Err(e) => {
-                assert_eq!(e.kind, GatewayErrorKind::Timeout);
-                match found {
-                    Some(receipt) => {
-                        lost_done += 1;
-                        // The engine's retry after reconciliation is answered, not repeated.
-                        let again = world
-                            .send_invite(invite("acc-1", lead, k.clone(), None))
-                            .await;
-                        assert_eq!(again, Ok(receipt));
-                    }
-                    None => lost_undone += 1,
+            Err(e) if e.kind == GatewayErrorKind::Timeout => match found {
+                Some(receipt) => {
+                    lost_done += 1;
+                    // The engine's retry after reconciliation is answered, not repeated.
+                    let again = world
+                        .send_invite(invite("acc-1", lead, k.clone(), None))
+                        .await;
+                    assert_eq!(again, Ok(receipt));
                 }
+                None => lost_undone += 1,
+            },
+            Err(e) => {
+                refused += 1;
+                assert_eq!(found, None, "a refusal ({}) did nothing", e.kind);
             }
         }
     }
-    assert_eq!(
-        lost_undone, 0,
-        "every lost answer here hid a performed invite"
-    );
+    // At 0.5: 25 % transient, 25 % lost answers (all of which performed the invite here), 10 %
+    // timeouts that never reached LinkedIn, 7 % account or recipient refusals.
     assert!(
-        ok > 100 && transient > 30 && lost_done > 30,
-        "{ok} {transient} {lost_done}"
+        ok > 100 && refused > 100 && lost_done > 60 && lost_undone > 15,
+        "{ok} {refused} {lost_done} {lost_undone}"
     );
     assert_eq!(
         world.ledger().len(),
