@@ -91,8 +91,9 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
 
-    /// Drive the simulated provider through its HTTP API instead of in process (not available
-    /// yet).
+    /// Put the wire between the engine and the simulated world: the world is served on
+    /// 127.0.0.1 as the provider's HTTP API and an SMTP relay, the engine uses its HTTP and
+    /// SMTP clients, and notifications come back as webhook POSTs.
     #[arg(long)]
     pub via_http: bool,
 

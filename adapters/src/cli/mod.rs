@@ -97,10 +97,13 @@ fn usage_error(e: clap::Error) -> ExitCode {
     ExitCode::from(FAILURE)
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (warnings only by default).
+/// Logs to stderr, filtered by `RUST_LOG` (warnings only by default). By default actix's
+/// connection-level errors stay quiet: they are a client that went away (or, in `simulate
+/// --via-http --faults`, the sandbox dropping answers on purpose), nothing to act on.
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("warn,actix_http::h1::dispatcher=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
