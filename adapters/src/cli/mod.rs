@@ -7,6 +7,7 @@ mod db;
 pub mod error;
 mod export;
 mod output;
+mod serve;
 mod simulate;
 mod views;
 
@@ -65,6 +66,7 @@ pub async fn run(cli: &Cli) -> Result<Finished, CliError> {
         Command::Inbox(args) => views::inbox(url, args).await,
         Command::Accounts(args) => views::accounts(url, args).await,
         Command::Funnel(args) => views::funnel(url, args).await,
+        Command::Serve(args) => serve::run(url, args, out).await,
     }
 }
 
