@@ -375,7 +375,8 @@ impl Server {
                     .start_connection(ws, &owner, None)
                     .await
                     .map_err(engine_error(format!("connecting sender `{}`", sender.name)))?;
-                self.expected.expect(&link.state, sender.settings.clone());
+                self.expected
+                    .expect(&link.state, sender.settings.clone(), link.expires_at, now);
                 let page = self
                     .linkedin
                     .hosted_auth_link(HostedAuthRequest {
