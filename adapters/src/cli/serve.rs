@@ -17,7 +17,7 @@ use plera_actors::{
     CampaignSpec, Engine, EngineError, EnrollOptions, LeadSpec, SenderSettings, SystemClock,
 };
 use plera_domain::campaign::CampaignError;
-use plera_domain::ids::{AccountId, OwnerId, SequenceId};
+use plera_domain::ids::{AccountId, OwnerId, SequenceId, WorkspaceId};
 use plera_domain::ports::Clock;
 use plera_domain::sender::SenderStatus;
 use plera_domain::values::{Tier, WorkingHours};
@@ -370,31 +370,19 @@ impl Server {
                 {
                     return Ok(());
                 }
-                let link = self
-                    .engine
-                    .start_connection(ws, &owner, None)
+                let until = self
+                    .hand_out_link(
+                        ws,
+                        &sender.name,
+                        HostedAuthKind::Create,
+                        None,
+                        Some(sender),
+                        out,
+                    )
                     .await
                     .map_err(engine_error(format!("connecting sender `{}`", sender.name)))?;
-                self.expected
-                    .expect(&link.state, sender.settings.clone(), link.expires_at, now);
-                let page = self
-                    .linkedin
-                    .hosted_auth_link(HostedAuthRequest {
-                        kind: HostedAuthKind::Create,
-                        state: SecretString::from(link.state.clone()),
-                        notify_url: self.notify_url.clone(),
-                        expires_at: link.expires_at,
-                    })
-                    .await;
-                match page {
-                    Ok(page) => {
-                        state.links.insert(sender.name.clone(), link.expires_at);
-                        announce_link(out, &sender.name, "connect", &page, link.expires_at);
-                    }
-                    Err(error) => {
-                        self.expected.forget(&link.state);
-                        tracing::warn!(sender = %sender.name, %error, "no hosted-auth link; next round");
-                    }
+                if let Some(until) = until {
+                    state.links.insert(sender.name.clone(), until);
                 }
             }
         }
@@ -532,36 +520,69 @@ impl Server {
             else {
                 continue;
             };
-            let link = match self
-                .engine
-                .start_connection(ws, &OwnerId::new(name.as_str()), Some(account))
+            let kind = HostedAuthKind::Reconnect(provider);
+            match self
+                .hand_out_link(ws, name, kind, Some(account), None, out)
                 .await
             {
-                Ok(link) => link,
-                Err(error) => {
-                    tracing::warn!(sender = %name, %error, "no reconnect link; next round");
-                    continue;
+                Ok(Some(until)) => {
+                    state.reconnect_links.insert(account.clone(), until);
                 }
-            };
-            let page = self
-                .linkedin
-                .hosted_auth_link(HostedAuthRequest {
-                    kind: HostedAuthKind::Reconnect(provider),
-                    state: SecretString::from(link.state.clone()),
-                    notify_url: self.notify_url.clone(),
-                    expires_at: link.expires_at,
-                })
-                .await;
-            match page {
-                Ok(page) => {
-                    state
-                        .reconnect_links
-                        .insert(account.clone(), link.expires_at);
-                    announce_link(out, name, "reconnect", &page, link.expires_at);
-                }
+                Ok(None) => {}
                 Err(error) => {
                     tracing::warn!(sender = %name, %error, "no reconnect link; next round")
                 }
+            }
+        }
+    }
+
+    /// Starts a connection (`reconnect`: of that sender) and asks the provider for its
+    /// hosted-auth page, which the user is told about. A new sender's settings are announced to
+    /// the webhook. `Ok(None)`: the provider gave no page this time (warned; the next round
+    /// asks again); otherwise when the link stops working.
+    async fn hand_out_link(
+        &self,
+        ws: &WorkspaceId,
+        name: &str,
+        kind: HostedAuthKind,
+        reconnect: Option<&AccountId>,
+        sender: Option<&SenderConfig>,
+        out: Output,
+    ) -> Result<Option<DateTime<Utc>>, EngineError> {
+        let link = self
+            .engine
+            .start_connection(ws, &OwnerId::new(name), reconnect)
+            .await?;
+        if let Some(sender) = sender {
+            self.expected.expect(
+                &link.state,
+                sender.settings.clone(),
+                link.expires_at,
+                SystemClock.now(),
+            );
+        }
+        let what = match kind {
+            HostedAuthKind::Create => "connect",
+            HostedAuthKind::Reconnect(_) => "reconnect",
+        };
+        let page = self
+            .linkedin
+            .hosted_auth_link(HostedAuthRequest {
+                kind,
+                state: SecretString::from(link.state.clone()),
+                notify_url: self.notify_url.clone(),
+                expires_at: link.expires_at,
+            })
+            .await;
+        match page {
+            Ok(page) => {
+                announce_link(out, name, what, &page, link.expires_at);
+                Ok(Some(link.expires_at))
+            }
+            Err(error) => {
+                self.expected.forget(&link.state);
+                tracing::warn!(sender = %name, %error, "no hosted-auth link; next round");
+                Ok(None)
             }
         }
     }
