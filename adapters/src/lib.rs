@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod config;
 pub mod email;
 pub mod provider;
 pub mod sandbox;

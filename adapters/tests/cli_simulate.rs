@@ -327,7 +327,6 @@ fn the_views_say_plainly_they_are_not_available_yet() {
         vec!["accounts"],
         vec!["funnel", "--json"],
         vec!["replay"],
-        vec!["simulate", "--via-http"],
     ] {
         let line = plera(&args).one_line_failure();
         assert!(line.contains("not available yet"), "{args:?}: {line}");

@@ -53,6 +53,9 @@ pub enum Command {
     Accounts(AccountsArgs),
     /// Show each campaign's funnel per step (not available yet).
     Funnel(FunnelArgs),
+    /// Run the engine against a real provider as plera.toml describes it (senders, mailboxes,
+    /// campaigns, webhook endpoint), on the system clock, until SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
 }
 
 /// `plera simulate`.
@@ -91,8 +94,9 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
 
-    /// Drive the simulated provider through its HTTP API instead of in process (not available
-    /// yet).
+    /// Put the wire between the engine and the simulated world: the world is served on
+    /// 127.0.0.1 as the provider's HTTP API and an SMTP relay, the engine uses its HTTP and
+    /// SMTP clients, and notifications come back as webhook POSTs.
     #[arg(long)]
     pub via_http: bool,
 
@@ -100,6 +104,16 @@ pub struct SimulateArgs {
     /// and recreated. Without it, a database that already holds events is refused.
     #[arg(long)]
     pub reset: bool,
+}
+
+/// `plera serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The configuration file: provider, webhook endpoint, SMTP, mailboxes, senders,
+    /// campaigns (examples/plera.toml is a commented sample). A bad file is refused with a
+    /// one-line error naming the setting.
+    #[arg(long, value_name = "PATH", default_value = "plera.toml")]
+    pub config: PathBuf,
 }
 
 /// `plera audit`.

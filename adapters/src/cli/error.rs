@@ -60,6 +60,9 @@ pub enum CliError {
     /// Writing to stdout failed.
     #[error("cannot write the output: {0}")]
     Output(String),
+    /// `plera serve` could not start or had to stop.
+    #[error(transparent)]
+    Serve(#[from] super::serve::ServeError),
     /// The async runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(String),

@@ -7,6 +7,7 @@ mod db;
 pub mod error;
 mod export;
 mod output;
+mod serve;
 mod simulate;
 mod views;
 
@@ -65,6 +66,7 @@ pub async fn run(cli: &Cli) -> Result<Finished, CliError> {
         Command::Inbox(args) => views::inbox(url, args).await,
         Command::Accounts(args) => views::accounts(url, args).await,
         Command::Funnel(args) => views::funnel(url, args).await,
+        Command::Serve(args) => serve::run(url, args, out).await,
     }
 }
 
@@ -97,10 +99,13 @@ fn usage_error(e: clap::Error) -> ExitCode {
     ExitCode::from(FAILURE)
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (warnings only by default).
+/// Logs to stderr, filtered by `RUST_LOG` (warnings only by default). By default actix's
+/// connection-level errors stay quiet: they are a client that went away (or, in `simulate
+/// --via-http --faults`, the sandbox dropping answers on purpose), nothing to act on.
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("warn,actix_http::h1::dispatcher=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -14,8 +14,10 @@ use super::output::{table, Output};
 use super::Finished;
 use crate::audit::{scan, AuditReport, Auditor};
 use crate::sandbox::SandboxWorld;
+use crate::simulation::edges::{Edges, InProcess};
+use crate::simulation::via_http::OverHttp;
 use crate::simulation::{
-    default_start, simulate, LogCounts, ScenarioSize, SimulationOptions, SimulationOutcome,
+    default_start, simulate_with, LogCounts, ScenarioSize, SimulationOptions, SimulationOutcome,
 };
 
 /// What `--json` prints: exactly these keys, counts taken from the log.
@@ -37,12 +39,6 @@ struct Summary {
 
 /// Runs `plera simulate`.
 pub async fn run(url: &str, args: &SimulateArgs, out: Output) -> Result<Finished, CliError> {
-    if args.via_http {
-        return Err(CliError::NotAvailable {
-            what: "simulate --via-http",
-            reason: "the HTTP provider client and the sandbox's HTTP front do not exist yet",
-        });
-    }
     let started = Instant::now();
     let mut store = db::open(url).await?;
     if db::has_events(&store).await? {
@@ -85,7 +81,12 @@ pub async fn run(url: &str, args: &SimulateArgs, out: Output) -> Result<Finished
         accounts = args.accounts,
         "simulation starts"
     );
-    let outcome = match simulate(options, url, store.clone(), &mut progress).await {
+    let edges: Box<dyn Edges> = if args.via_http {
+        Box::new(OverHttp::new(args.seed))
+    } else {
+        Box::<InProcess>::default()
+    };
+    let outcome = match simulate_with(options, url, store.clone(), &mut progress, edges).await {
         Ok(outcome) => outcome,
         Err(e) => {
             bar.abandon();

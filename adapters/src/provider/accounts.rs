@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use plera_actors::store::{EventLog, StoredEvent};
-use plera_domain::ids::{AccountId, ProviderAccountId, WorkspaceId};
+use plera_domain::ids::{AccountId, OwnerId, ProviderAccountId, WorkspaceId};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use tokio::sync::Mutex;
@@ -19,6 +19,8 @@ pub struct KnownAccount {
     pub account: AccountId,
     /// The provider's id of its LinkedIn account.
     pub provider: ProviderAccountId,
+    /// Who connected it, when known (the log knows; a hand-made table may not).
+    pub owner: Option<OwnerId>,
     /// False once disconnected: still resolved (late notifications), no longer polled.
     pub active: bool,
 }
@@ -67,6 +69,7 @@ impl MemoryAccounts {
                     workspace,
                     account,
                     provider,
+                    owner: None,
                     active: true,
                 },
             );
@@ -157,6 +160,7 @@ fn fold(by_account: &mut BTreeMap<AccountId, KnownAccount>, event: &StoredEvent)
                         workspace: WorkspaceId::new(workspace),
                         account: AccountId::new(account),
                         provider: ProviderAccountId::new(provider),
+                        owner: text("owner").map(OwnerId::new),
                         active: true,
                     },
                 );

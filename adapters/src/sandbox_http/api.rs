@@ -409,7 +409,10 @@ async fn hosted_link(request: HttpRequest, body: web::Bytes, api: Data) -> HttpR
         Err(answer) => return *answer,
     };
     let mut records = api.records();
-    let id = format!("link-{}", records.links.len() + 1);
+    // Numbered by how many were ever made: a completed link leaves the table, and its number
+    // must not come back for another page.
+    records.links_made += 1;
+    let id = format!("link-{}", records.links_made);
     records.links.insert(
         id.clone(),
         HostedLink {

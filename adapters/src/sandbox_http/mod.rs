@@ -14,6 +14,6 @@ mod server;
 pub mod smtp_sink;
 mod wire_errors;
 
-pub use notifier::DeliveryReport;
+pub use notifier::{Delivery, DeliveryReport};
 pub use server::{SandboxHttp, SandboxHttpConfig, SandboxHttpError};
 pub use smtp_sink::{AcceptAll, MailHandler, ReceivedMail, SmtpSink, Verdict};

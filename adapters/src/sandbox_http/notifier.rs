@@ -6,7 +6,7 @@ use plera_domain::ports::{AccountStatusSignal, InboundEvent};
 use plera_domain::values::Channel;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::api::Api;
 use super::records::StoredMessage;
@@ -28,10 +28,22 @@ pub struct DeliveryReport {
     pub unroutable: usize,
 }
 
+/// What became of one notification.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Delivery {
+    /// Acknowledged with 200; the endpoint's answer (its JSON, or null).
+    Acknowledged(Value),
+    /// Not acknowledged after every attempt.
+    Dropped,
+    /// Nowhere to go (an email answer to no email, an account the provider does not know).
+    Unroutable,
+}
+
 /// POSTs notifications to the webhook endpoint.
 pub(super) struct Notifier {
     pub api: Arc<Api>,
-    pub webhook_base: String,
+    /// Where the endpoint is; it can move (a restarted endpoint on a new port).
+    pub webhook_base: Mutex<String>,
     pub secret: SecretString,
     pub http: reqwest::Client,
 }
@@ -41,22 +53,38 @@ impl Notifier {
     pub async fn deliver_due(&self, up_to: DateTime<Utc>) -> DeliveryReport {
         let mut report = DeliveryReport::default();
         for event in self.api.world.take_notifications(up_to) {
-            let Some((path, body)) = self.render(event) else {
-                report.unroutable += 1;
-                continue;
-            };
-            if self.post(path, &body).await.is_some() {
-                report.delivered += 1;
-            } else {
-                report.dropped += 1;
+            match self.deliver(event).await {
+                Delivery::Acknowledged(_) => report.delivered += 1,
+                Delivery::Dropped => report.dropped += 1,
+                Delivery::Unroutable => report.unroutable += 1,
             }
         }
         report
     }
 
+    /// Delivers one notification (taken from the world by the caller).
+    pub async fn deliver(&self, event: InboundEvent) -> Delivery {
+        let Some((path, body)) = self.render(event) else {
+            return Delivery::Unroutable;
+        };
+        match self.post(path, &body).await {
+            Some(answer) => Delivery::Acknowledged(answer),
+            None => Delivery::Dropped,
+        }
+    }
+
+    /// The endpoint's base URL, without a trailing slash.
+    pub fn base(&self) -> String {
+        self.webhook_base
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .trim_end_matches('/')
+            .to_string()
+    }
+
     /// POSTs `body` until a 200 (at most `ATTEMPTS` times); the answer's JSON.
     pub async fn post(&self, path: &str, body: &Value) -> Option<Value> {
-        let url = format!("{}{path}", self.webhook_base.trim_end_matches('/'));
+        let url = format!("{}{path}", self.base());
         for _ in 0..ATTEMPTS {
             let sent = self
                 .http

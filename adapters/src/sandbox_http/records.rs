@@ -63,6 +63,7 @@ pub(super) struct Records {
     pub chats: Vec<StoredChat>,
     pub statuses: BTreeMap<ProviderAccountId, AccountStatusSignal>,
     pub links: BTreeMap<String, HostedLink>,
+    pub links_made: u64,
     pub emails: BTreeMap<LeadId, SentEmail>,
 }
 

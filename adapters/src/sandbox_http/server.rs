@@ -4,6 +4,7 @@ use actix_web::{web, App, HttpServer};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use plera_domain::ids::{AccountId, MailboxId, ProviderAccountId};
+use plera_domain::ports::InboundEvent;
 use plera_domain::values::Tier;
 use secrecy::SecretString;
 use serde_json::json;
@@ -16,7 +17,7 @@ use url::Url;
 
 use super::api::{self, Api};
 use super::mail::SandboxMail;
-use super::notifier::{DeliveryReport, Notifier};
+use super::notifier::{Delivery, DeliveryReport, Notifier};
 use super::records::Records;
 use super::smtp_sink::SmtpSink;
 use crate::sandbox::SandboxWorld;
@@ -110,7 +111,7 @@ impl SandboxHttp {
         .await?;
         let notifier = Notifier {
             api: Arc::clone(&api),
-            webhook_base: config.webhook_url.to_string(),
+            webhook_base: Mutex::new(config.webhook_url.to_string()),
             secret: config.webhook_secret,
             http: reqwest::Client::new(),
         };
@@ -186,7 +187,7 @@ impl SandboxHttp {
         let body = json!({"status": status, "account_id": provider, "name": link.name});
         let path = link
             .notify_url
-            .strip_prefix(self.notifier.webhook_base.trim_end_matches('/'))
+            .strip_prefix(self.notifier.base().as_str())
             .map(str::to_owned);
         let answer = match path {
             Some(path) => self.notifier.post(&path, &body).await,
@@ -212,7 +213,7 @@ impl SandboxHttp {
     ) -> Option<serde_json::Value> {
         let notifier = Notifier {
             api: Arc::clone(&self.api),
-            webhook_base: url.to_string(),
+            webhook_base: Mutex::new(url.to_string()),
             secret: self.notifier.secret.clone(),
             http: self.notifier.http.clone(),
         };
@@ -222,6 +223,51 @@ impl SandboxHttp {
     /// Delivers every notification due at or before `up_to` to the webhook endpoint.
     pub async fn deliver_due(&self, up_to: DateTime<Utc>) -> DeliveryReport {
         self.notifier.deliver_due(up_to).await
+    }
+
+    /// Delivers one notification the caller took from the world (so that it can look at it
+    /// first, as the simulation does to schedule a user's reconnect).
+    pub async fn deliver(&self, event: InboundEvent) -> Delivery {
+        self.notifier.deliver(event).await
+    }
+
+    /// Sends notifications to another endpoint from now on (the endpoint was restarted on a new
+    /// port).
+    pub fn set_webhook_url(&self, url: &Url) {
+        *self
+            .notifier
+            .webhook_base
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = url.to_string();
+    }
+
+    /// The user renews the session of `account` at the provider, outside hosted auth (the
+    /// in-process harness's reconnect): the world's session and the status the API reports.
+    pub fn renew_session(&self, account: &AccountId) -> Result<(), SandboxHttpError> {
+        self.api
+            .world
+            .reconnect(account)
+            .map_err(|_| SandboxHttpError::UnknownAccount(account.to_string()))?;
+        let mut records = self.api.records();
+        if let Some(provider) = records.provider_of(account) {
+            records.statuses.remove(&provider);
+        }
+        Ok(())
+    }
+
+    /// The hosted-auth pages handed out and not completed yet, oldest first: what a user would
+    /// have been sent to (tests complete them with [`complete_hosted_auth`](Self::complete_hosted_auth)).
+    pub fn pending_hosted_auth(&self) -> Vec<String> {
+        let records = self.api.records();
+        let mut ids: Vec<&String> = records.links.keys().collect();
+        ids.sort_by_key(|id| {
+            id.trim_start_matches("link-")
+                .parse::<u64>()
+                .unwrap_or(u64::MAX)
+        });
+        ids.into_iter()
+            .map(|id| format!("{}/hosted/{id}", self.api.base_url.trim_end_matches('/')))
+            .collect()
     }
 
     /// Stops the API and the relay.

@@ -5,8 +5,10 @@
 
 mod counts;
 mod crashes;
+pub mod edges;
 mod runner;
 pub mod scenario;
+pub mod via_http;
 
 pub use counts::LogCounts;
 pub use crashes::SeededCrashes;
@@ -69,6 +71,10 @@ pub enum SimulationError {
     /// The engine kept work due at one instant without moving on (a bug of the engine).
     #[error("the simulation made no progress at {0}")]
     Stalled(DateTime<Utc>),
+    /// The wire between the engine and the world failed (`--via-http`: a server that would not
+    /// start, a notification the webhook endpoint did not take).
+    #[error("edge: {0}")]
+    Edge(String),
 }
 
 /// Runs the simulation into `store` (opened from `url`, which a crash reopens). `progress` is
@@ -79,7 +85,26 @@ pub async fn simulate(
     store: Store,
     progress: &mut dyn FnMut(DateTime<Utc>),
 ) -> Result<SimulationOutcome, SimulationError> {
-    runner::Run::start(options, url, store, progress)
+    simulate_with(
+        options,
+        url,
+        store,
+        progress,
+        Box::<edges::InProcess>::default(),
+    )
+    .await
+}
+
+/// [`simulate`], with the engine reaching the world through `edges` (e.g.
+/// [`via_http::OverHttp`]).
+pub async fn simulate_with(
+    options: SimulationOptions,
+    url: &str,
+    store: Store,
+    progress: &mut dyn FnMut(DateTime<Utc>),
+    edges: Box<dyn edges::Edges>,
+) -> Result<SimulationOutcome, SimulationError> {
+    runner::Run::start(options, url, store, progress, edges)
         .await?
         .finish()
         .await

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::crashes::SeededCrashes;
+use super::edges::Edges;
 use super::scenario::{LeadPlan, Scenario, SenderPlan};
 use super::{SimulationError, SimulationOptions};
 use crate::sandbox::{SandboxConfig, SandboxLead, SandboxWorld};
@@ -85,15 +86,17 @@ pub(super) struct Run<'p> {
     reconnects: u32,
     resumed: u32,
     progress: &'p mut dyn FnMut(DateTime<Utc>),
+    edges: Box<dyn Edges>,
 }
 
 impl<'p> Run<'p> {
-    /// Sets up the world and an engine on `store`.
+    /// Sets up the world and an engine on `store`, reaching the world through `edges`.
     pub(super) async fn start(
         options: SimulationOptions,
         url: &str,
         store: Store,
         progress: &'p mut dyn FnMut(DateTime<Utc>),
+        mut edges: Box<dyn Edges>,
     ) -> Result<Run<'p>, SimulationError> {
         let scenario = Scenario::generate(options.size, options.start);
         let start = scenario.start;
@@ -113,16 +116,24 @@ impl<'p> Run<'p> {
         ));
         let directory: Arc<dyn LeadDirectory> = Arc::new(MemoryLeadDirectory::default());
         let ids = Arc::new(SequentialIds::default());
-        let engine = build(
+        edges.open(&world, &clock, &scenario).await?;
+        let engine = match build(
             options.size.seed,
             &store,
-            &world,
+            edges.as_mut(),
             &clock,
             &directory,
             &ids,
             crashes.clone(),
         )
-        .await?;
+        .await
+        {
+            Ok(engine) => engine,
+            Err(e) => {
+                edges.close().await;
+                return Err(e);
+            }
+        };
         let mut agenda = BTreeSet::new();
         for (i, at) in scenario.waves.iter().enumerate() {
             agenda.insert((*at, UserAction::Enroll(i)));
@@ -151,9 +162,11 @@ impl<'p> Run<'p> {
             reconnects: 0,
             resumed: 0,
             progress,
+            edges,
         };
         if let Err(e) = run.set_up().await {
             run.engine.clone().shutdown().await;
+            run.edges.close().await;
             return Err(e);
         }
         Ok(run)
@@ -173,8 +186,8 @@ impl<'p> Run<'p> {
                 .engine
                 .complete_connection(&link.state, &provider, settings(plan))
                 .await?;
-            self.world
-                .add_account_in(account.clone(), provider, plan.tier, plan.timezone);
+            self.edges
+                .account_connected(account.clone(), provider, plan.tier, plan.timezone);
             self.accounts.push(account);
         }
         for (mailbox, address) in &self.scenario.mailboxes {
@@ -222,6 +235,7 @@ impl<'p> Run<'p> {
     pub(super) async fn finish(mut self) -> Result<SimulationOutcome, SimulationError> {
         let result = self.run_to_end().await;
         self.engine.clone().shutdown().await;
+        self.edges.close().await;
         result?;
         Ok(SimulationOutcome {
             world: self.world,
@@ -366,7 +380,9 @@ impl<'p> Run<'p> {
             } => Some((account.clone(), *at)),
             _ => None,
         };
-        self.engine.ingest(&self.scenario.workspace, event).await?;
+        self.edges
+            .deliver(&self.engine, &self.scenario.workspace, event)
+            .await?;
         if let Some((account, at)) = expired {
             if let Some(i) = self.accounts.iter().position(|a| *a == account) {
                 let already = self
@@ -395,7 +411,7 @@ impl<'p> Run<'p> {
             .engine
             .start_connection(&ws, &owner(&plan.first_name), Some(&account))
             .await?;
-        self.world.reconnect(&account)?;
+        self.edges.session_renewed(&account)?;
         match self
             .engine
             .complete_connection(
@@ -444,7 +460,7 @@ impl<'p> Run<'p> {
         self.engine = build(
             self.options.size.seed,
             &self.store,
-            &self.world,
+            self.edges.as_mut(),
             &self.clock,
             &self.directory,
             &self.ids,
@@ -487,16 +503,17 @@ pub(crate) fn is_memory_url(url: &str) -> bool {
 async fn build(
     seed: u64,
     store: &Store,
-    world: &SandboxWorld,
+    edges: &mut dyn Edges,
     clock: &Arc<VirtualClock>,
     directory: &Arc<dyn LeadDirectory>,
     ids: &Arc<SequentialIds>,
     crashes: Arc<dyn CrashPoints>,
 ) -> Result<Engine, SimulationError> {
-    Ok(Engine::builder()
+    let gateways = edges.gateways(store.event_log())?;
+    let engine = Engine::builder()
         .event_log(store.event_log())
-        .linkedin(Arc::new(world.clone()))
-        .email(Arc::new(world.clone()))
+        .linkedin(gateways.linkedin)
+        .email(gateways.email)
         .clock(clock.clone())
         .ids(ids.clone())
         .lead_directory(Arc::clone(directory))
@@ -504,5 +521,10 @@ async fn build(
         .deterministic_tokens()
         .crash_points(crashes)
         .build()
-        .await?)
+        .await?;
+    if let Err(e) = edges.attach(&engine).await {
+        engine.shutdown().await;
+        return Err(e);
+    }
+    Ok(engine)
 }

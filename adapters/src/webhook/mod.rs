@@ -19,11 +19,13 @@
 //! would lose it on a crash.
 
 mod auth;
+mod expected;
 mod payloads;
 mod poller;
 mod routes;
 
 pub use auth::{secret_matches, SECRET_HEADER};
+pub use expected::ExpectedConnections;
 pub use payloads::{
     AccountInfo, AccountStatusNotice, AccountStatusWebhook, Ack, Attendee, EmailWebhook,
     HostedAuthAnswer, HostedAuthWebhook, MessageWebhook, RelationWebhook,
@@ -62,8 +64,10 @@ pub struct WebhookConfig {
     pub max_body: usize,
     /// Provider account id → our workspace and sender.
     pub accounts: Arc<dyn AccountDirectory>,
-    /// Settings of a sender connected through hosted auth.
+    /// Settings of a sender connected through hosted auth, unless `expected` knows its own.
     pub sender_settings: SenderSettings,
+    /// Settings of the hosted-auth connections started with known settings.
+    pub expected: ExpectedConnections,
     /// Longest wait for the engine before answering 503.
     pub ingest_timeout: Duration,
     /// Stamps notifications that carry no time.
@@ -84,6 +88,7 @@ impl WebhookConfig {
             max_body: 64 * 1024,
             accounts,
             sender_settings,
+            expected: ExpectedConnections::default(),
             ingest_timeout: Duration::from_secs(10),
             clock: Arc::new(SystemClock),
             workers: 2,
@@ -97,6 +102,7 @@ impl fmt::Debug for WebhookConfig {
             .field("secret", &"[redacted]")
             .field("max_body", &self.max_body)
             .field("sender_settings", &self.sender_settings)
+            .field("expected", &self.expected)
             .field("ingest_timeout", &self.ingest_timeout)
             .field("workers", &self.workers)
             .finish_non_exhaustive()

@@ -221,11 +221,14 @@ async fn hosted_auth(request: HttpRequest, payload: web::Payload, shared: Data) 
         return ignored(format!("hosted auth ended with {}", body.status));
     }
     let provider = ProviderAccountId::new(body.account_id);
-    let call = shared.engine.complete_connection(
-        &body.name,
-        &provider,
-        shared.config.sender_settings.clone(),
-    );
+    let settings = shared
+        .config
+        .expected
+        .settings_for(&body.name)
+        .unwrap_or_else(|| shared.config.sender_settings.clone());
+    let call = shared
+        .engine
+        .complete_connection(&body.name, &provider, settings);
     let answer = |status: &str, account_id: Option<String>| {
         HttpResponse::Ok().json(HostedAuthAnswer {
             status: status.to_string(),
@@ -233,7 +236,10 @@ async fn hosted_auth(request: HttpRequest, payload: web::Payload, shared: Data) 
         })
     };
     match tokio::time::timeout(shared.config.ingest_timeout, call).await {
-        Ok(Ok(account)) => answer("connected", Some(account.to_string())),
+        Ok(Ok(account)) => {
+            shared.config.expected.forget(&body.name);
+            answer("connected", Some(account.to_string()))
+        }
         // A redelivery of a completion already done.
         Ok(Err(EngineError::Workspace(WorkspaceError::StateUsed))) => answer("duplicate", None),
         Ok(Err(e)) if is_transient(&e) => refuse(
