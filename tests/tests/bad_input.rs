@@ -944,8 +944,6 @@ async fn duplicate_commands_are_refused_or_change_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "engine bug: a refused reconnect still commits ConnectionCompleted (the token is \
-            spent, the log changes); see the reliability report"]
 async fn a_reconnect_that_is_not_needed_changes_nothing() {
     let f = Fixture::new().await;
     let reconnect = f
@@ -1019,9 +1017,6 @@ async fn empty_ids_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "engine bug: empty ids (and a slash in a lead id) are accepted by enroll, \
-            create_campaign, register_mailbox, complete_connection and ingest; see the \
-            reliability report"]
 async fn empty_ids_in_payloads_are_refused() {
     let f = Fixture::new().await;
     let ws = &f.ws;
