@@ -4,9 +4,10 @@ use chrono::{Duration, TimeZone, Utc};
 use plera_actors::store::EventLog;
 use plera_actors::{CampaignSpec, EnrollOptions, LeadProfile, LeadSpec};
 use plera_adapters::sandbox::SandboxLead;
-use plera_domain::ids::{CampaignId, LeadId, ProviderMessageId};
+use plera_domain::ids::{CampaignId, LeadId, OwnerId, ProviderAccountId, ProviderMessageId};
 use plera_domain::play::Play;
 use plera_domain::ports::{Clock, InboundEvent};
+use plera_domain::sender::SenderStatus;
 use plera_domain::values::{Channel, ConnectionDegree, Limits};
 use plera_tests::{london_sender, on_every_store, Harness, StoreKind};
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 on_every_store!(
     a_reply_arriving_while_the_step_is_due_stops_it,
     a_paused_sender_sends_nothing_until_it_is_resumed,
+    a_stale_expired_session_notice_does_not_undo_a_reconnect,
 );
 
 async fn setup(
@@ -116,4 +118,60 @@ async fn a_paused_sender_sends_nothing_until_it_is_resumed(kind: StoreKind) {
     assert!(!ledger.is_empty(), "nothing sent after resume");
     assert!(ledger.iter().all(|e| e.at >= paused_until));
     assert_eq!(h.ledger_violations(), Vec::<String>::new());
+}
+
+async fn a_stale_expired_session_notice_does_not_undo_a_reconnect(kind: StoreKind) {
+    let (h, _log, sender) = setup(kind, 1).await;
+    let expired = |at| InboundEvent::AccountStatus {
+        account: sender.clone(),
+        status: plera_domain::ports::AccountStatusSignal::CredentialsExpired,
+        at,
+    };
+    let observed = h.clock.now();
+    h.engine
+        .ingest(&h.workspace, expired(observed))
+        .await
+        .unwrap();
+    let status = || async {
+        h.engine
+            .sender_status(&h.workspace, &sender)
+            .await
+            .unwrap()
+            .status
+    };
+    assert_eq!(status().await, SenderStatus::NeedsReconnect);
+
+    h.clock.advance_to(observed + Duration::hours(1));
+    let link = h
+        .engine
+        .start_connection(&h.workspace, &OwnerId::new("owner"), Some(&sender))
+        .await
+        .unwrap();
+    h.engine
+        .complete_connection(
+            &link.state,
+            &ProviderAccountId::new("li-1"),
+            london_sender(Limits {
+                daily_invites: 20,
+                daily_messages: 20,
+                weekly_invites: 100,
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status().await, SenderStatus::Connected);
+
+    // The provider redelivers the old notice: it is about the old session.
+    h.clock.advance_to(observed + Duration::hours(2));
+    h.engine
+        .ingest(&h.workspace, expired(observed))
+        .await
+        .unwrap();
+    assert_eq!(status().await, SenderStatus::Connected);
+    // A new expiry still pauses the sender.
+    h.engine
+        .ingest(&h.workspace, expired(h.clock.now()))
+        .await
+        .unwrap();
+    assert_eq!(status().await, SenderStatus::NeedsReconnect);
 }

@@ -110,7 +110,9 @@ impl Book {
                 })
             }
             InboundEvent::AccountStatus {
-                account, status, ..
+                account,
+                status,
+                at: observed_at,
             } => {
                 if !self.registry.belongs_to(&account, workspace) {
                     return Err(EngineError::not_found("sender", account.as_str()));
@@ -120,8 +122,12 @@ impl Book {
                     AccountStatusSignal::Restricted => WarningKind::Restricted,
                     AccountStatusSignal::CredentialsExpired => WarningKind::SessionExpired,
                 };
-                self.ask_sender(&account, SenderMsg::Warning { kind, at: now })
-                    .await?;
+                let warning = SenderMsg::Warning {
+                    kind,
+                    at: now,
+                    observed_at,
+                };
+                self.ask_sender(&account, warning).await?;
                 Ok(IngestOutcome::SenderNotified)
             }
         }

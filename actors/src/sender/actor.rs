@@ -58,6 +58,9 @@ pub enum SenderMsg {
         kind: WarningKind,
         /// When.
         at: DateTime<Utc>,
+        /// When the provider observed it: an expired session reported from before the latest
+        /// reconnect is about the old session and is ignored.
+        observed_at: DateTime<Utc>,
     },
     /// A command from the API (limits, pause, resume, reconnect, disconnect).
     Command(SenderAccountCommand),
@@ -144,10 +147,24 @@ impl Handler<SenderMsg> for SenderActor {
                 SenderMsg::Report { report, at } => {
                     desk.report(report, at).await.map(|_| SenderReply::Done)
                 }
-                SenderMsg::Warning { kind, at } => desk
-                    .record_warning(kind, None, at)
-                    .await
-                    .map(|_| SenderReply::Done),
+                SenderMsg::Warning {
+                    kind,
+                    at,
+                    observed_at,
+                } => {
+                    let stale = kind == WarningKind::SessionExpired
+                        && desk
+                            .account()
+                            .session_since()
+                            .is_some_and(|since| since > observed_at);
+                    if stale {
+                        Ok(SenderReply::Done)
+                    } else {
+                        desk.record_warning(kind, None, at)
+                            .await
+                            .map(|_| SenderReply::Done)
+                    }
+                }
                 SenderMsg::Command(cmd) => desk.execute(cmd).await.map(SenderReply::Events),
                 SenderMsg::Snapshot { now } => Ok(SenderReply::Snapshot(
                     Box::new(desk.account().clone()),

@@ -52,6 +52,9 @@ pub struct SenderAccount {
     paused_under_session: Option<Pause>,
     warnings: Vec<Warning>,
     disconnected_at: Option<DateTime<Utc>>,
+    /// When the session was last (re)established: a provider status older than this is stale.
+    #[serde(default)]
+    session_since: Option<DateTime<Utc>>,
 }
 
 impl Aggregate for SenderAccount {
@@ -99,6 +102,7 @@ impl Aggregate for SenderAccount {
                     warm_up,
                     connected_at: at,
                 });
+                self.session_since = Some(at);
             }
             SenderAccountEvent::LimitsChanged { limits, .. } => {
                 if let Some(connection) = self.connection.as_mut() {
@@ -132,7 +136,7 @@ impl Aggregate for SenderAccount {
                 self.paused_under_session = None;
             }
             // The pause it ends is lifted by the `SendingResumed` or `SendingPaused` recorded with it.
-            SenderAccountEvent::AccountReconnected { .. } => {}
+            SenderAccountEvent::AccountReconnected { at } => self.session_since = Some(at),
             SenderAccountEvent::AccountDisconnected { at } => {
                 self.disconnected_at = Some(at);
             }
@@ -141,6 +145,12 @@ impl Aggregate for SenderAccount {
 }
 
 impl SenderAccount {
+    /// When the session was last established (connect or reconnect): a provider's report of an
+    /// expired session observed before this instant is about the old session.
+    pub fn session_since(&self) -> Option<DateTime<Utc>> {
+        self.session_since
+    }
+
     /// Folds events into the state, as the store does; for projections and the runtime.
     pub fn from_events(events: impl IntoIterator<Item = SenderAccountEvent>) -> Self {
         let mut account = Self::default();
