@@ -603,6 +603,37 @@ fn invariant_7_a_thread_counting_a_reply_twice() {
 }
 
 #[test]
+fn invariant_7_a_logged_reply_that_no_inbox_thread_can_hold() {
+    // A reply (with its stop) on a sequence the log never started: the views have nowhere to
+    // put it, so the inbox misses a reply the log records, and only invariant 7 breaks.
+    let (_dir, mut d) = doctor();
+    let ghost = "ws-sim/camp-1/ghost";
+    d.lead(
+        ghost,
+        LeadSequenceEvent::ReplyReceived {
+            channel: Channel::Linkedin,
+            message_id: ProviderMessageId::new("ghost-reply"),
+            text: "Who is this?".into(),
+            at: at(0, 12, 0),
+        },
+    )
+    .lead(
+        ghost,
+        LeadSequenceEvent::SequenceStopped {
+            reason: StopReason::Replied,
+            at: at(0, 12, 0),
+        },
+    );
+    d.commit();
+    // Beyond the views' checkpoint the audit does not judge them; a reading command catches up.
+    let (code, report) = audit(&d.path, None);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert!(report["views_position"].as_u64() < report["events"].as_u64());
+    json_of(&url(&d.path), &["inbox"]);
+    assert_eq!(fails_on(&d.path, None, 7), vec!["reply_not_in_inbox"]);
+}
+
+#[test]
 fn invariant_8_a_view_row_that_differs_from_its_rebuild() {
     let (_dir, db) = doctored_views(
         "UPDATE funnel_campaigns SET invited = invited + 1 WHERE campaign_id = \

@@ -47,6 +47,8 @@ pub struct InboxCheck {
     messages: BTreeMap<Identity, Inbound>,
     /// Positions of later deliveries of a known message.
     duplicates: HashMap<u64, Identity>,
+    /// Inbound messages of sequences the log never started: no thread can hold them.
+    orphans: Vec<(u64, String, String)>,
 }
 
 impl InboxCheck {
@@ -59,6 +61,7 @@ impl InboxCheck {
             sequences: HashMap::new(),
             messages: BTreeMap::new(),
             duplicates: HashMap::new(),
+            orphans: Vec::new(),
         }
     }
 
@@ -82,7 +85,13 @@ impl InboxCheck {
         text: &str,
     ) {
         let Some(thread) = self.sequences.get(&event.stored.aggregate_id).cloned() else {
-            // A sequence without its start: the log itself is broken, and no thread can hold it.
+            // A sequence without its start: no thread can hold the message, so it cannot be in
+            // the inbox (unless something put it there some other way).
+            self.orphans.push((
+                event.stored.position,
+                event.stored.aggregate_id.clone(),
+                format!("the {kind} {message_id} ({channel})"),
+            ));
             return;
         };
         let identity = (
@@ -235,6 +244,17 @@ impl Check for InboxCheck {
                     &subject,
                     format!("{what} shows {} times", many.len()),
                 )),
+            }
+        }
+        for (position, sequence, what) in &self.orphans {
+            let at = i64::try_from(*position).unwrap_or(i64::MAX);
+            if rows.remove(&at).is_none() {
+                out.push(Violation::in_views(
+                    Rule::ReplyNotInInbox,
+                    Some(*position),
+                    sequence,
+                    format!("{what} is not in the inbox: the sequence never started"),
+                ));
             }
         }
         let mut left: Vec<(i64, Vec<MessageRow>)> = rows.into_iter().collect();
