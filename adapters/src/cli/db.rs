@@ -88,8 +88,12 @@ pub async fn discard(url: &str, store: Store) -> Result<(), CliError> {
             Ok(())
         }
         Store::Postgres(_) => {
-            let result = store.reset().await;
+            // A fresh connection: after an engine crash the simulation reopened the store, and
+            // `store` may be the first, closed, pool.
             store.close().await;
+            let fresh = open(url).await?;
+            let result = fresh.reset().await;
+            fresh.close().await;
             emptied(url, result)
         }
     }
