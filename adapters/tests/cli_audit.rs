@@ -1,6 +1,9 @@
 //! `plera audit`: it passes on a simulated log (and its ledger), and it fails on copies of that
 //! log doctored to break each invariant of DESIGN §5, and on doctored ledgers. Each doctored log
-//! breaks one invariant only, and the audit must name that one and no other.
+//! breaks one invariant only, and the audit must name that one and no other. Invariants 7 and 8
+//! are about the views: doctored view tables break them (a reply missing from the inbox is both
+//! a broken inbox and a view that differs from its rebuild), and a duplicate delivery in the log
+//! changes nothing.
 
 mod cli_support;
 
@@ -20,7 +23,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use cli_support::{export, plera, scratch, simulate, url, SMALL};
+use cli_support::{block_on, export, json_of, plera, scratch, simulate, sqlite_exec, url, SMALL};
 
 /// The simulated database and ledger every test starts from (made once per test binary).
 fn base() -> &'static (PathBuf, PathBuf) {
@@ -245,6 +248,8 @@ fn the_simulated_log_and_its_ledger_pass_the_audit() {
         assert_eq!(report["events"], Value::from(events));
     }
     let (_, report) = audit(db, Some(ledger));
+    // The views were judged over the whole log: the simulation kept them current.
+    assert_eq!(report["views_position"], report["events"]);
     let lines = std::fs::read_to_string(ledger).unwrap().lines().count() as u64;
     assert!(lines > 100, "the ledger holds the provider's actions");
     assert_eq!(report["ledger_entries"], Value::from(lines));
@@ -532,4 +537,178 @@ fn a_malformed_ledger_is_one_line_error_not_a_verdict() {
     ]);
     let line = run.one_line_failure();
     assert!(line.contains("line 1 is not a ledger entry"), "{line}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Doctored views (invariants 7 and 8).
+
+/// A copy of the base database with `sql` run on it behind plera's back.
+fn doctored_views(sql: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = copy_of_base(dir.path());
+    sqlite_exec(&copy, sql);
+    (dir, copy)
+}
+
+/// Asserts the audit fails on exactly `invariants` and returns the rules it names, sorted and
+/// without repeats.
+fn fails_on_all(db: &Path, invariants: &[u64]) -> Vec<String> {
+    let (code, report) = audit(db, None);
+    assert_eq!(code, Some(1), "the audit must fail: {report}");
+    let (found, rules) = broken(&report);
+    assert_eq!(found, invariants.iter().copied().collect(), "{report:#}");
+    let rules: BTreeSet<String> = rules.into_iter().collect();
+    rules.into_iter().collect()
+}
+
+/// The first inbound message of the base inbox, by log position.
+const FIRST_INBOUND: &str = "(SELECT rowid FROM inbox_messages WHERE direction = 'inbound' \
+                             ORDER BY position LIMIT 1)";
+
+#[test]
+fn invariant_7_a_reply_missing_from_the_inbox() {
+    let (_dir, db) = doctored_views(&format!(
+        "DELETE FROM inbox_messages WHERE rowid = {FIRST_INBOUND}"
+    ));
+    // The live inbox lost a reply, so it also differs from its rebuild.
+    assert_eq!(
+        fails_on_all(&db, &[7, 8]),
+        vec!["reply_not_in_inbox", "view_differs"]
+    );
+}
+
+#[test]
+fn invariant_7_a_reply_shown_twice() {
+    let (_dir, db) = doctored_views(&format!(
+        "INSERT INTO inbox_messages SELECT workspace_id, message_key || '-again', lead_id, \
+         account_id, campaign_id, sequence_id, position, at, direction, channel, kind, subject, \
+         text FROM inbox_messages WHERE rowid = {FIRST_INBOUND}"
+    ));
+    assert_eq!(
+        fails_on_all(&db, &[7, 8]),
+        vec!["reply_twice_in_inbox", "view_differs"]
+    );
+}
+
+#[test]
+fn invariant_7_a_thread_counting_a_reply_twice() {
+    let (_dir, db) = doctored_views(
+        "UPDATE inbox_threads SET inbound = inbound + 1, unread = unread + 1 WHERE rowid = \
+         (SELECT rowid FROM inbox_threads WHERE inbound > 0 ORDER BY lead_id LIMIT 1)",
+    );
+    assert_eq!(
+        fails_on_all(&db, &[7, 8]),
+        vec!["inbox_counts", "view_differs"]
+    );
+}
+
+#[test]
+fn invariant_7_a_logged_reply_that_no_inbox_thread_can_hold() {
+    // A reply (with its stop) on a sequence the log never started: the views have nowhere to
+    // put it, so the inbox misses a reply the log records, and only invariant 7 breaks.
+    let (_dir, mut d) = doctor();
+    let ghost = "ws-sim/camp-1/ghost";
+    d.lead(
+        ghost,
+        LeadSequenceEvent::ReplyReceived {
+            channel: Channel::Linkedin,
+            message_id: ProviderMessageId::new("ghost-reply"),
+            text: "Who is this?".into(),
+            at: at(0, 12, 0),
+        },
+    )
+    .lead(
+        ghost,
+        LeadSequenceEvent::SequenceStopped {
+            reason: StopReason::Replied,
+            at: at(0, 12, 0),
+        },
+    );
+    d.commit();
+    // Beyond the views' checkpoint the audit does not judge them; a reading command catches up.
+    let (code, report) = audit(&d.path, None);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert!(report["views_position"].as_u64() < report["events"].as_u64());
+    json_of(&url(&d.path), &["inbox"]);
+    assert_eq!(fails_on(&d.path, None, 7), vec!["reply_not_in_inbox"]);
+}
+
+#[test]
+fn invariant_8_a_view_row_that_differs_from_its_rebuild() {
+    let (_dir, db) = doctored_views(
+        "UPDATE funnel_campaigns SET invited = invited + 1 WHERE campaign_id = \
+         (SELECT MIN(campaign_id) FROM funnel_campaigns)",
+    );
+    assert_eq!(fails_on_all(&db, &[8]), vec!["view_differs"]);
+    let (_, report) = audit(&db, None);
+    let message = report["violations"][0]["message"].as_str().unwrap();
+    assert!(message.contains("differs in invited"), "{message}");
+    assert_eq!(report["violations"][0]["subject"], "funnel_campaigns");
+
+    // A sender's row too: the accounts view is judged as well.
+    let (_dir, db) = doctored_views("UPDATE sender_health SET invites_today = invites_today + 1");
+    assert_eq!(fails_on_all(&db, &[8]), vec!["view_differs"]);
+}
+
+#[test]
+fn a_duplicate_delivery_changes_nothing_in_the_views_and_the_audit_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = copy_of_base(dir.path());
+    let u = url(&db);
+    let before: Vec<String> = ["inbox", "funnel", "accounts"]
+        .iter()
+        .map(|cmd| json_of(&u, &[cmd]))
+        .collect();
+
+    // The provider delivers a reply again: the same message id, recorded again with its stop.
+    let log: Vec<Value> = export(&db, "jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let reply = log
+        .iter()
+        .find(|e| e["event_type"] == "ReplyReceived")
+        .expect("the base log has a reply");
+    let id = reply["aggregate_id"].as_str().unwrap().to_string();
+    let last = log
+        .iter()
+        .filter(|e| e["aggregate_id"] == id.as_str())
+        .map(|e| e["sequence"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    let mut stop = serde_json::json!({"type": "SequenceStopped", "reason": "replied"});
+    stop["at"] = reply["payload"]["at"].clone();
+    let again = vec![
+        NewEvent {
+            aggregate_type: "lead_sequence".into(),
+            aggregate_id: id.clone(),
+            sequence: last + 1,
+            event_type: "ReplyReceived".into(),
+            event_version: "1".into(),
+            payload: reply["payload"].clone(),
+        },
+        NewEvent {
+            aggregate_type: "lead_sequence".into(),
+            aggregate_id: id,
+            sequence: last + 2,
+            event_type: "SequenceStopped".into(),
+            event_version: "1".into(),
+            payload: stop,
+        },
+    ];
+    block_on(async {
+        let store = open_store(&u).await.expect("open the copy");
+        store.event_log().append(again).await.expect("append");
+        store.close().await;
+    });
+
+    let after: Vec<String> = ["inbox", "funnel", "accounts"]
+        .iter()
+        .map(|cmd| json_of(&u, &[cmd]))
+        .collect();
+    assert_eq!(after, before, "a duplicate delivery changed a view");
+    let (code, report) = audit(&db, None);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["views_position"], report["events"]);
+    assert_eq!(report["events"], Value::from(log.len() as u64 + 2));
 }

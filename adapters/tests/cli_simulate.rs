@@ -319,16 +319,3 @@ fn help_explains_every_flag() {
         }
     }
 }
-
-#[test]
-fn the_views_say_plainly_they_are_not_available_yet() {
-    for args in [
-        vec!["inbox", "--unread", "--limit", "5"],
-        vec!["accounts"],
-        vec!["funnel", "--json"],
-        vec!["replay"],
-    ] {
-        let line = plera(&args).one_line_failure();
-        assert!(line.contains("not available yet"), "{args:?}: {line}");
-    }
-}

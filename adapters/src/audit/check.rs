@@ -1,7 +1,7 @@
 //! The extension point of the audit: a check folds the log in position order and reports what
 //! breaks its rule. Invariants 1–6 are built in; invariants 7 (every reply exactly once in the
-//! unified inbox) and 8 (projections rebuilt from position 0 equal the live ones) will be checks
-//! added with [`Auditor::with_check`](super::Auditor::with_check) once the views exist.
+//! unified inbox) and 8 (projections rebuilt from position 0 equal the live ones) are checks
+//! added with [`Auditor::with_check`](super::Auditor::with_check) (see `inbox.rs`, `replay.rs`).
 
 use plera_actors::store::StoredEvent;
 use plera_domain::lead::LeadSequenceEvent;

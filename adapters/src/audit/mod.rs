@@ -3,27 +3,39 @@
 //! sandbox provider's ledger, against what the provider really did.
 //!
 //! Invariants 1–6 are built in. 7 (the unified inbox) and 8 (projections equal after a replay) are
-//! to be added as [`Check`]s once the views exist (see [`Auditor::with_check`]).
+//! [`Check`]s on the views' live rows, loaded beforehand ([`LiveViews`]) and added with
+//! [`Auditor::with_views`]; [`audit_store`] runs all eight on a database without writing to it.
 
 mod check;
 mod conduct;
+mod inbox;
 mod ledger;
 mod quota;
+mod replay;
 mod senders;
 mod sequences;
+mod views;
 mod violation;
 
 pub use check::{AuditedEvent, Check, Decoded};
+pub use inbox::InboxCheck;
 pub use ledger::{check_ledger, read_ledger, LedgerReadError};
+pub use replay::ReplayCheck;
 pub use senders::{RecordedPause, SenderBook, SenderFacts};
+pub use views::{compare, diff, diff_violations, keyed, LiveViews, Rows, TableDiff};
 pub use violation::{Rule, Source, Violation};
 
 use plera_actors::store::{EventLog, StoreError, StoredEvent};
 use plera_domain::lead::LeadSequenceEvent;
 use plera_domain::sender::SenderAccountEvent;
+use plera_projections::queries::ViewError;
 use serde::Serialize;
+use std::sync::Arc;
+use thiserror::Error;
 
 use crate::sandbox::LedgerEntry;
+use crate::store::Store;
+use crate::views::Views;
 
 /// Events read per page.
 const PAGE: usize = 5_000;
@@ -36,6 +48,10 @@ pub struct AuditReport {
     /// Ledger entries checked, when a ledger was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger_entries: Option<u64>,
+    /// When the views were checked (invariants 7 and 8): the log position every view had
+    /// reached, up to which they were judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub views_position: Option<u64>,
     /// What broke, in the order found.
     pub violations: Vec<Violation>,
 }
@@ -55,6 +71,7 @@ pub struct Auditor {
     notes: conduct::NoteCheck,
     sequences: sequences::SequenceCheck,
     extra: Vec<Box<dyn Check>>,
+    views_position: Option<u64>,
     violations: Vec<Violation>,
     events: u64,
 }
@@ -75,6 +92,7 @@ impl Auditor {
             notes: conduct::NoteCheck,
             sequences: sequences::SequenceCheck::default(),
             extra: Vec::new(),
+            views_position: None,
             violations: Vec::new(),
             events: 0,
         }
@@ -84,6 +102,15 @@ impl Auditor {
     pub fn with_check(mut self, check: Box<dyn Check>) -> Self {
         self.extra.push(check);
         self
+    }
+
+    /// Adds invariants 7 (every inbound reply once in the unified inbox) and 8 (the views equal
+    /// the log folded again from position 0), judged on `live` up to its checkpoints.
+    pub fn with_views(mut self, live: LiveViews) -> Self {
+        let live = Arc::new(live);
+        self.views_position = Some(live.lowest_position());
+        self.with_check(Box::new(InboxCheck::new(live.clone())))
+            .with_check(Box::new(ReplayCheck::new(live)))
     }
 
     /// Looks at the next event of the log (events must come in position order).
@@ -136,6 +163,7 @@ impl Auditor {
         AuditReport {
             events: self.events,
             ledger_entries: ledger.map(|l| l.len() as u64),
+            views_position: self.views_position,
             violations: self.violations,
         }
     }
@@ -176,6 +204,33 @@ pub async fn scan<E: From<StoreError>>(
         }
         count += page.len() as u64;
     }
+}
+
+/// Why an audit could not run to its verdict.
+#[derive(Debug, Error)]
+pub enum AuditError {
+    /// The log could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The views could not be read.
+    #[error("cannot read the views: {0}")]
+    Views(#[from] ViewError),
+}
+
+/// Audits a database: invariants 1–6 on its whole log (and `ledger`, when given), 7 and 8 on its
+/// views up to their checkpoints. Nothing is written: the views are not caught up first.
+pub async fn audit_store(
+    store: &Store,
+    ledger: Option<&[LedgerEntry]>,
+) -> Result<AuditReport, AuditError> {
+    let live = LiveViews::load(&Views::new(store)).await?;
+    let mut auditor = Auditor::new().with_views(live);
+    scan(store.event_log().as_ref(), |e| {
+        auditor.observe(e);
+        Ok::<(), StoreError>(())
+    })
+    .await?;
+    Ok(auditor.finish(ledger))
 }
 
 /// Audits the whole `log` (and `ledger`, when given).

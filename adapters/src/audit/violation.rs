@@ -39,6 +39,19 @@ pub enum Rule {
     NotInLedger,
     /// An invite note longer than the sender's tier allows.
     NoteTooLong,
+    /// An inbound message the log records (reply, out-of-office answer, message from someone in
+    /// no sequence) is not in its unified-inbox thread.
+    ReplyNotInInbox,
+    /// An inbound message shows more than once in the inbox (a duplicate delivery added a row).
+    ReplyTwiceInInbox,
+    /// The inbox shows an inbound message the log does not record.
+    InboxUnrecorded,
+    /// A thread's inbound or unread count disagrees with the messages the log gave it.
+    InboxCounts,
+    /// A view's live rows differ from the log folded again from position 0.
+    ViewDiffers,
+    /// The views cannot fold the log (an event they cannot read).
+    ViewUnfoldable,
 }
 
 impl Rule {
@@ -53,6 +66,8 @@ impl Rule {
             MessageNotConnected => 4,
             SecondInvite | SideEffectTwice | LedgerDuplicate | LedgerUnrecorded | NotInLedger => 5,
             NoteTooLong => 6,
+            ReplyNotInInbox | ReplyTwiceInInbox | InboxUnrecorded | InboxCounts => 7,
+            ViewDiffers | ViewUnfoldable => 8,
         }
     }
 }
@@ -76,6 +91,8 @@ pub enum Source {
     Log,
     /// The sandbox provider's ledger.
     Ledger,
+    /// The views' tables (the unified inbox, sender health, funnels).
+    Views,
 }
 
 /// One broken rule.
@@ -109,6 +126,19 @@ impl Violation {
         }
     }
 
+    /// A violation found in the views' tables, about the log's event at `position` when one is
+    /// at fault.
+    pub fn in_views(rule: Rule, position: Option<u64>, subject: &str, message: String) -> Self {
+        Self {
+            invariant: rule.invariant(),
+            rule,
+            source: Source::Views,
+            position,
+            subject: subject.to_string(),
+            message,
+        }
+    }
+
     /// A violation found in the ledger at `line` (from 1).
     pub fn in_ledger(rule: Rule, line: Option<u64>, subject: &str, message: String) -> Self {
         Self {
@@ -129,6 +159,8 @@ impl fmt::Display for Violation {
             (Source::Ledger, Some(l)) => format!("ledger line {l}"),
             (Source::Log, None) => "log".into(),
             (Source::Ledger, None) => "ledger".into(),
+            (Source::Views, Some(p)) => format!("views at #{p}"),
+            (Source::Views, None) => "views".into(),
         };
         write!(
             f,
@@ -155,5 +187,12 @@ mod tests {
         assert_eq!(json["source"], "log");
         assert_eq!(Rule::NoteTooLong.invariant(), 6);
         assert_eq!(Rule::LedgerDuplicate.invariant(), 5);
+        assert_eq!(Rule::ReplyNotInInbox.invariant(), 7);
+        assert_eq!(Rule::ViewDiffers.invariant(), 8);
+        let v = Violation::in_views(Rule::ViewDiffers, None, "inbox_threads", "differs".into());
+        assert_eq!(
+            v.to_string(),
+            "invariant 8 [view_differs] views inbox_threads: differs"
+        );
     }
 }

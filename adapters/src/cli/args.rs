@@ -40,18 +40,19 @@ pub enum Command {
     /// mailbox, on a virtual clock) into the database, then audit it.
     Simulate(SimulateArgs),
     /// Check the invariants of the event log (limits, working hours, pauses, stop on reply,
-    /// messages only to connections, no double sends, note lengths); exit 1 on any violation.
+    /// messages only to connections, no double sends, note lengths) and of the views (every
+    /// reply once in the inbox, views equal to their rebuild); exit 1 on any violation.
     Audit(AuditArgs),
     /// Write the whole event log to stdout in global order.
     Export(ExportArgs),
-    /// Rebuild every projection from position 0 (not available yet).
+    /// Rebuild every projection (inbox, senders, funnels) from position 0 of the log.
     Replay(ReplayArgs),
-    /// Show the unified inbox (not available yet).
+    /// Show the unified inbox: one thread per lead and sender, both channels, newest first.
     Inbox(InboxArgs),
-    /// Show the senders: status, pause reason, today's use against each limit (not available
-    /// yet).
+    /// Show the senders: status, pause reason, today's use against each limit.
     Accounts(AccountsArgs),
-    /// Show each campaign's funnel per step (not available yet).
+    /// Show each campaign's funnel per step: started, invited, accepted, messaged, emailed,
+    /// replied, stopped by a reply.
     Funnel(FunnelArgs),
     /// Run the engine against a real provider as plera.toml describes it (senders, mailboxes,
     /// campaigns, webhook endpoint), on the system clock, until SIGTERM or Ctrl-C.
@@ -101,7 +102,8 @@ pub struct SimulateArgs {
     pub via_http: bool,
 
     /// Start from an empty database: a SQLite file is deleted (with its -wal and -shm files)
-    /// and recreated. Without it, a database that already holds events is refused.
+    /// and recreated; on PostgreSQL plera's tables are dropped and created again (other tables
+    /// are left alone). Without it, a database that already holds events is refused.
     #[arg(long)]
     pub reset: bool,
 }

@@ -10,7 +10,7 @@ use super::db;
 use super::error::CliError;
 use super::output::{table, Output};
 use super::Finished;
-use crate::audit::{audit_log, read_ledger, AuditReport, Violation};
+use crate::audit::{audit_store, read_ledger, AuditReport, Violation};
 use crate::sandbox::LedgerEntry;
 
 /// How many violations the human output lists before it summarises the rest.
@@ -28,7 +28,7 @@ struct AuditJson<'a> {
 pub async fn run(url: &str, args: &AuditArgs, out: Output) -> Result<Finished, CliError> {
     let ledger = args.ledger.as_deref().map(load_ledger).transpose()?;
     let store = db::open_existing(url).await?;
-    let report = audit_log(store.event_log().as_ref(), ledger.as_deref()).await;
+    let report = audit_store(&store, ledger.as_deref()).await;
     store.close().await;
     let report = report?;
     if out.json {
@@ -83,6 +83,17 @@ pub fn print_violations(report: &AuditReport, out: Output) {
     }
 }
 
+/// Where the views were judged, when it is not the log's end.
+pub fn views_reach(report: &AuditReport) -> String {
+    match report.views_position {
+        Some(p) if p < report.events => format!(
+            " (the views had reached position {p}: 7-8 judged up to there; a views command \
+             such as `plera inbox` catches them up)"
+        ),
+        _ => String::new(),
+    }
+}
+
 fn print_verdict(report: &AuditReport) {
     let ledger = report
         .ledger_entries
@@ -90,8 +101,9 @@ fn print_verdict(report: &AuditReport) {
         .unwrap_or_default();
     if report.passed() {
         eprintln!(
-            "audit passed: invariants 1-6 hold over {} events{ledger} (7-8 need the views, not checked yet)",
-            report.events
+            "audit passed: invariants 1-8 hold over {} events{ledger}{}",
+            report.events,
+            views_reach(report)
         );
     } else {
         eprintln!(

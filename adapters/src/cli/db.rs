@@ -1,4 +1,8 @@
 //! Opening the database a command names, and emptying it for `simulate --reset`.
+//!
+//! Commands that write (`simulate`) create and migrate; commands that only read (`audit`,
+//! `export`) open an existing plera database and change nothing; the views commands open an
+//! existing one too, but may bring an older plera's schema up to date since they write the views.
 
 use sqlx::sqlite::SqliteConnectOptions;
 use std::path::PathBuf;
@@ -6,7 +10,7 @@ use std::str::FromStr;
 
 use super::error::CliError;
 use crate::simulation::is_memory_url;
-use crate::store::{open_store, Store};
+use crate::store::{open_existing_store, open_store, Pending, Store};
 
 /// The file behind a `sqlite:` URL (none for an in-memory database or another scheme).
 pub fn sqlite_file(url: &str) -> Option<PathBuf> {
@@ -22,17 +26,23 @@ pub async fn open(url: &str) -> Result<Store, CliError> {
     Ok(open_store(url).await?)
 }
 
-/// Opens the database for a command that only reads: a missing SQLite file is an error rather
-/// than a new empty database left behind.
+/// Opens the database for a command that only reads the log: a missing, empty (no tables or no
+/// events), foreign or outdated database is an error, and nothing is created or migrated.
 pub async fn open_existing(url: &str) -> Result<Store, CliError> {
-    if let Some(path) = sqlite_file(url) {
-        if !path.exists() {
-            return Err(CliError::NoDatabase {
-                url: url.to_string(),
-            });
-        }
+    let store = open_existing_store(url, Pending::Refuse).await?;
+    if !has_events(&store).await? {
+        store.close().await;
+        return Err(CliError::NoEvents {
+            url: crate::store::shown_url(url),
+        });
     }
-    open(url).await
+    Ok(store)
+}
+
+/// Opens the database for a views command: it must exist and be plera's; an older plera's schema
+/// is migrated (the views' tables may be missing).
+pub async fn open_for_views(url: &str) -> Result<Store, CliError> {
+    Ok(open_existing_store(url, Pending::Apply).await?)
 }
 
 /// Whether the log holds any event.
@@ -41,15 +51,20 @@ pub async fn has_events(store: &Store) -> Result<bool, CliError> {
 }
 
 /// Empties the database `store` was opened on and opens it again: a SQLite file is deleted with
-/// its WAL files. `store` was opened successfully, so the file is plera's (another
-/// application's database is refused at open and never deleted).
+/// its WAL files; on PostgreSQL plera's tables are dropped and created again. `store` was
+/// opened successfully, so the database is plera's (another application's is refused at open
+/// and never touched).
 pub async fn reset(url: &str, store: Store) -> Result<Store, CliError> {
+    if let Store::Postgres(_) = store {
+        emptied(url, store.reset().await)?;
+        return Ok(store);
+    }
     discard(url, store).await?;
     open(url).await
 }
 
-/// Closes `store` and deletes what it holds. PostgreSQL is refused: dropping plera's tables
-/// belongs to the store module, which does not offer it yet.
+/// Closes `store` and deletes what it holds: a SQLite file with its WAL files, plera's tables
+/// on PostgreSQL (they are created again, empty: the schema stays plera's).
 pub async fn discard(url: &str, store: Store) -> Result<(), CliError> {
     match store {
         Store::Sqlite(_) => {
@@ -63,7 +78,7 @@ pub async fn discard(url: &str, store: Store) -> Result<(), CliError> {
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                         Err(e) => {
                             return Err(CliError::Reset {
-                                url: url.to_string(),
+                                url: crate::store::shown_url(url),
                                 reason: e.to_string(),
                             })
                         }
@@ -72,11 +87,23 @@ pub async fn discard(url: &str, store: Store) -> Result<(), CliError> {
             }
             Ok(())
         }
-        Store::Postgres(_) => Err(CliError::NotAvailable {
-            what: "--reset on PostgreSQL",
-            reason: "the store module has no way to drop plera's tables yet; use a fresh database",
-        }),
+        Store::Postgres(_) => {
+            // A fresh connection: after an engine crash the simulation reopened the store, and
+            // `store` may be the first, closed, pool.
+            store.close().await;
+            let fresh = open(url).await?;
+            let result = fresh.reset().await;
+            fresh.close().await;
+            emptied(url, result)
+        }
     }
+}
+
+fn emptied(url: &str, result: Result<(), plera_actors::store::StoreError>) -> Result<(), CliError> {
+    result.map_err(|e| CliError::Reset {
+        url: crate::store::shown_url(url),
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -5,9 +5,11 @@ use plera_actors::store::StoreError;
 use std::path::PathBuf;
 use thiserror::Error;
 
-use crate::audit::LedgerReadError;
+use plera_projections::queries::ViewError;
+
+use crate::audit::{AuditError, LedgerReadError};
 use crate::simulation::SimulationError;
-use crate::store::StoreOpenError;
+use crate::store::{ExistingError, StoreOpenError};
 
 /// Why a command failed.
 #[derive(Debug, Error)]
@@ -15,10 +17,14 @@ pub enum CliError {
     /// The database could not be opened (bad URL, unreachable, another application's, newer).
     #[error(transparent)]
     Open(#[from] StoreOpenError),
-    /// A read-only command named a SQLite file that does not exist.
-    #[error("no database at {url}: run `plera simulate` first or check --db")]
-    NoDatabase {
-        /// The URL.
+    /// A command that reads an existing database found none, an empty one, or one it may not
+    /// migrate.
+    #[error(transparent)]
+    Existing(#[from] ExistingError),
+    /// A command that reads the log found it empty.
+    #[error("the database at {url} holds no events: run `plera simulate` first or check --db")]
+    NoEvents {
+        /// The URL, password hidden.
         url: String,
     },
     /// `simulate` into a database that already holds events, without `--reset`.
@@ -38,6 +44,9 @@ pub enum CliError {
     /// Reading or writing the log failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Reading, catching up or rebuilding the views failed.
+    #[error("views: {0}")]
+    Views(#[from] ViewError),
     /// The simulation stopped (the partial log was removed where that is possible).
     #[error("simulation failed: {0}")]
     Simulation(#[from] SimulationError),
@@ -74,6 +83,15 @@ pub enum CliError {
         /// What it waits for.
         reason: &'static str,
     },
+}
+
+impl From<AuditError> for CliError {
+    fn from(e: AuditError) -> Self {
+        match e {
+            AuditError::Store(e) => CliError::Store(e),
+            AuditError::Views(e) => CliError::Views(e),
+        }
+    }
 }
 
 impl CliError {

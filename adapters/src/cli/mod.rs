@@ -1,12 +1,16 @@
 //! The `plera` command line (DESIGN §8): argument parsing, logging, the async runtime, and one
 //! module per subcommand. `main` turns every failure into one line on stderr and an exit code.
 
+mod accounts;
 pub mod args;
 mod audit;
 mod db;
 pub mod error;
 mod export;
+mod funnel;
+mod inbox;
 mod output;
+mod replay;
 mod serve;
 mod simulate;
 mod views;
@@ -62,10 +66,10 @@ pub async fn run(cli: &Cli) -> Result<Finished, CliError> {
         Command::Simulate(args) => simulate::run(url, args, out).await,
         Command::Audit(args) => audit::run(url, args, out).await,
         Command::Export(args) => export::run(url, args, out).await,
-        Command::Replay(args) => views::replay(url, args).await,
-        Command::Inbox(args) => views::inbox(url, args).await,
-        Command::Accounts(args) => views::accounts(url, args).await,
-        Command::Funnel(args) => views::funnel(url, args).await,
+        Command::Replay(args) => replay::run(url, args, out).await,
+        Command::Inbox(args) => inbox::run(url, args, out).await,
+        Command::Accounts(args) => accounts::run(url, args, out).await,
+        Command::Funnel(args) => funnel::run(url, args, out).await,
         Command::Serve(args) => serve::run(url, args, out).await,
     }
 }

@@ -1,7 +1,7 @@
 //! The deterministic simulation behind `plera simulate`: a company drawn from a seed (senders,
 //! mailboxes, campaigns, leads), the real engine on a real store, the sandbox LinkedIn and mailbox,
 //! a virtual clock, optional provider faults and engine crashes. The same options give the same
-//! event log, byte for byte.
+//! event log, byte for byte. The views are kept current during the run (once per simulated day).
 
 mod counts;
 mod crashes;
@@ -68,6 +68,9 @@ pub enum SimulationError {
     /// The sandbox was misused (a bug of the simulation).
     #[error("sandbox: {0}")]
     Sandbox(#[from] SandboxError),
+    /// The views could not be kept current.
+    #[error("views: {0}")]
+    Views(#[from] plera_projections::queries::ViewError),
     /// The engine kept work due at one instant without moving on (a bug of the engine).
     #[error("the simulation made no progress at {0}")]
     Stalled(DateTime<Utc>),

@@ -3,7 +3,9 @@
 //! notification, the simulated users' next action), the world's notifications are ingested, and
 //! what is due runs. An injected crash drops the engine, reopens the store and rebuilds from the
 //! log; a session that expires is reconnected by its user a little later; a restricted sender is
-//! resumed by its user once LinkedIn's restriction is over.
+//! resumed by its user once LinkedIn's restriction is over. The views (inbox, senders, funnels)
+//! are caught up at the start of every simulated day and at the end, as a dashboard beside a live
+//! engine would keep them.
 
 use chrono::{DateTime, Duration, Utc};
 use plera_actors::driver::CrashPoints;
@@ -25,6 +27,7 @@ use super::scenario::{LeadPlan, Scenario, SenderPlan};
 use super::{SimulationError, SimulationOptions};
 use crate::sandbox::{SandboxConfig, SandboxLead, SandboxWorld};
 use crate::store::{open_store, Store};
+use crate::views::Views;
 
 /// How many times the loop may run at one instant before it is declared stuck: the engine and the
 /// world must move time forward, and a bug that keeps one instant due must not hang the CLI.
@@ -72,6 +75,9 @@ pub(super) struct Run<'p> {
     scenario: Scenario,
     url: String,
     store: Store,
+    views: Views,
+    /// The simulated day (from 0) the views were last caught up in.
+    views_day: i64,
     engine: Engine,
     world: SandboxWorld,
     clock: Arc<VirtualClock>,
@@ -143,11 +149,14 @@ impl<'p> Run<'p> {
             agenda.insert((day, UserAction::DailyCheck));
             day += Duration::days(1);
         }
+        let views = Views::new(&store);
         let mut run = Run {
             options,
             scenario,
             url: url.to_string(),
             store,
+            views,
+            views_day: 0,
             engine,
             world,
             clock,
@@ -264,6 +273,7 @@ impl<'p> Run<'p> {
                 (last, rounds_here) = (now, 0);
             }
             (self.progress)(now);
+            self.catch_up_views(now).await?;
             self.user_actions(now).await?;
             for event in self.world.take_notifications(now) {
                 self.ingest(event).await?;
@@ -290,7 +300,19 @@ impl<'p> Run<'p> {
             }
         }
         self.clock.advance_to(self.end);
+        self.views.catch_up_all().await?;
         (self.progress)(self.end);
+        Ok(())
+    }
+
+    /// Brings the views up to the log once per simulated day: cheap (a day's events), and the
+    /// runner is exercised in many small batches as beside a live engine, not in one at the end.
+    async fn catch_up_views(&mut self, now: DateTime<Utc>) -> Result<(), SimulationError> {
+        let day = (now - self.scenario.start).num_days();
+        if day > self.views_day {
+            self.views.catch_up_all().await?;
+            self.views_day = day;
+        }
         Ok(())
     }
 
@@ -456,6 +478,7 @@ impl<'p> Run<'p> {
         if !is_memory_url(&self.url) {
             self.store.close().await;
             self.store = open_store(&self.url).await?;
+            self.views = Views::new(&self.store);
         }
         self.engine = build(
             self.options.size.seed,

@@ -8,12 +8,16 @@
 
 mod batch;
 mod error;
+mod existing;
 mod leads;
 mod postgres;
+mod reset;
 mod schema;
 mod sqlite;
 
+pub(crate) use error::shown_url;
 pub use error::StoreOpenError;
+pub use existing::{open_existing_store, ExistingError, Pending};
 pub use leads::{PostgresLeadDirectory, SqliteLeadDirectory};
 pub use postgres::PostgresEventLog;
 pub use sqlite::SqliteEventLog;

@@ -172,6 +172,19 @@ impl PostgresEventLog {
     }
 }
 
+/// The parts `existing` (opening without creating or migrating) and `reset` work with.
+impl PostgresEventLog {
+    /// A log over a pool opened elsewhere.
+    pub(super) fn from_parts(pool: PgPool, redact: Redactor) -> Self {
+        Self { pool, redact }
+    }
+
+    /// Keeps the URL's password out of messages.
+    pub(super) fn redactor(&self) -> &Redactor {
+        &self.redact
+    }
+}
+
 #[async_trait]
 impl EventLog for PostgresEventLog {
     async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {

@@ -212,6 +212,23 @@ impl SqliteEventLog {
     }
 }
 
+/// The parts `existing` (opening without creating or migrating) and `reset` work with.
+impl SqliteEventLog {
+    /// A log over pools opened elsewhere (the writer: one connection).
+    pub(super) fn from_parts(writer: SqlitePool, reader: SqlitePool, redact: Redactor) -> Self {
+        Self {
+            writer,
+            reader,
+            redact,
+        }
+    }
+
+    /// Keeps the URL's password out of messages.
+    pub(super) fn redactor(&self) -> &Redactor {
+        &self.redact
+    }
+}
+
 #[async_trait]
 impl EventLog for SqliteEventLog {
     async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
