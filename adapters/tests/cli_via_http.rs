@@ -126,7 +126,7 @@ fn with_faults_and_crashes_a_seed_repeats_itself_over_http() {
             run.stderr
         );
         assert!(
-            run.stderr.contains("audit: invariants 1-6 hold"),
+            run.stderr.contains("audit: invariants 1-8 hold"),
             "{}",
             run.stderr
         );

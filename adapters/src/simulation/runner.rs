@@ -29,6 +29,9 @@ use crate::sandbox::{SandboxConfig, SandboxLead, SandboxWorld};
 use crate::store::{open_store, Store};
 use crate::views::Views;
 
+/// How often the loop polls the provider's listings (the fallback for dropped notifications).
+const POLL_EVERY: Duration = Duration::hours(1);
+
 /// How many times the loop may run at one instant before it is declared stuck: the engine and the
 /// world must move time forward, and a bug that keeps one instant due must not hang the CLI.
 const MAX_ROUNDS_AT_ONE_INSTANT: u32 = 10_000;
@@ -78,6 +81,8 @@ pub(super) struct Run<'p> {
     views: Views,
     /// The simulated day (from 0) the views were last caught up in.
     views_day: i64,
+    /// When the provider's listings were last polled (the fallback for dropped notifications).
+    last_poll: DateTime<Utc>,
     engine: Engine,
     world: SandboxWorld,
     clock: Arc<VirtualClock>,
@@ -157,6 +162,7 @@ impl<'p> Run<'p> {
             store,
             views,
             views_day: 0,
+            last_poll: start,
             engine,
             world,
             clock,
@@ -278,6 +284,7 @@ impl<'p> Run<'p> {
             for event in self.world.take_notifications(now) {
                 self.ingest(event).await?;
             }
+            self.poll(now).await?;
             match self.engine.tick().await {
                 Ok(_) => {}
                 Err(EngineError::Crashed) => {
@@ -290,6 +297,7 @@ impl<'p> Run<'p> {
                 self.engine.next_due().await?,
                 self.world.next_notification_at(),
                 self.agenda.first().map(|(at, _)| *at),
+                Some(self.last_poll + POLL_EVERY),
             ]
             .into_iter()
             .flatten()
@@ -302,6 +310,31 @@ impl<'p> Run<'p> {
         self.clock.advance_to(self.end);
         self.views.catch_up_all().await?;
         (self.progress)(self.end);
+        Ok(())
+    }
+
+    /// Every [`POLL_EVERY`], asks the provider for what its notifications may have dropped —
+    /// relations and messages of every sender, replies in every mailbox — and feeds it to the
+    /// engine, which drops what it already knows. Notifications are not reliable; this is.
+    async fn poll(&mut self, now: DateTime<Utc>) -> Result<(), SimulationError> {
+        if now < self.last_poll + POLL_EVERY {
+            return Ok(());
+        }
+        let since = self.last_poll;
+        let mut found = Vec::new();
+        for account in &self.accounts {
+            match self.world.poll(account, since) {
+                Ok(events) => found.extend(events),
+                Err(e) => tracing::debug!(%account, %e, "poll refused"),
+            }
+        }
+        for (mailbox, _) in &self.scenario.mailboxes {
+            found.extend(self.world.poll_mailbox(mailbox, since));
+        }
+        for event in found {
+            self.ingest(event).await?;
+        }
+        self.last_poll = now;
         Ok(())
     }
 
@@ -456,8 +489,14 @@ impl<'p> Run<'p> {
 
     async fn daily_check(&mut self, now: DateTime<Utc>) -> Result<(), SimulationError> {
         let ws = self.scenario.workspace.clone();
-        for account in self.accounts.clone() {
+        for (i, account) in self.accounts.clone().into_iter().enumerate() {
             let view = self.engine.sender_status(&ws, &account).await?;
+            // The engine may have learnt of an expiry from a refused send before (or without)
+            // the provider's notice: the user sees it on the dashboard and reconnects.
+            if view.status == SenderStatus::NeedsReconnect {
+                self.reconnect(i).await?;
+                continue;
+            }
             let since = view.account_state.pause().map(|p| (p.reason, p.since));
             if let (SenderStatus::Restricted, Some((PauseReason::Restricted, since))) =
                 (view.status, since)
