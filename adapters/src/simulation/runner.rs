@@ -511,8 +511,28 @@ impl<'p> Run<'p> {
         Ok(())
     }
 
-    /// Drops the engine as a crash would, reopens the store and rebuilds from the log.
+    /// Starts a catch-up of the views and abandons it after a few steps (drawn from the seed and
+    /// the crash count), as a process dying in the middle of a projection batch would.
+    async fn crash_views_mid_batch(&mut self) {
+        let steps = 1 + plera_domain::seed::mix(
+            self.options.size.seed,
+            &["views-crash", &self.restarts.to_string()],
+        ) % 6;
+        let mut catch_up = Box::pin(self.views.catch_up_all());
+        for _ in 0..steps {
+            if futures::poll!(catch_up.as_mut()).is_ready() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        // Dropped here, finished or not.
+    }
+
+    /// Drops the engine as a crash would, reopens the store and rebuilds from the log. The crash
+    /// also cuts a projection catch-up in the middle of its batch: the views' transaction is
+    /// dropped unfinished, and the next catch-up must apply that batch exactly once.
     async fn restart(&mut self) -> Result<(), SimulationError> {
+        self.crash_views_mid_batch().await;
         self.engine.clone().shutdown().await;
         if !is_memory_url(&self.url) {
             self.store.close().await;
