@@ -13,8 +13,11 @@
 
 use plera_actors::store::StoredEvent;
 use plera_adapters::audit::audit_log;
-use plera_adapters::simulation::{default_start, simulate, ScenarioSize, SimulationOptions};
+use plera_adapters::simulation::{
+    default_start, simulate, ScenarioSize, SimulationOptions, SimulationOutcome,
+};
 use plera_adapters::store::open_store;
+use plera_domain::ports::InboundEvent;
 use plera_tests::{gap_violations, log_violations, sent_vs_ledger};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::RangeInclusive;
@@ -126,6 +129,41 @@ fn inbound_twice(events: &[StoredEvent]) -> Vec<String> {
     out
 }
 
+/// Nothing the provider received is lost, whatever its notifications did (dropped, late,
+/// repeated): every message and acceptance its listings show is on record, thanks to the
+/// simulation's hourly poll of those listings.
+fn inbound_lost(outcome: &SimulationOutcome, events: &[StoredEvent]) -> Vec<String> {
+    let recorded: BTreeSet<&str> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.event_type.as_str(),
+                "ReplyReceived" | "OutOfOfficeReceived" | "InboundMessageReceived"
+            )
+        })
+        .filter_map(|e| e.payload.get("message_id").and_then(|v| v.as_str()))
+        .collect();
+    let start = outcome.scenario.start;
+    let mut listed = Vec::new();
+    for account in &outcome.accounts {
+        listed.extend(outcome.world.poll(account, start).unwrap_or_default());
+    }
+    for (mailbox, _) in &outcome.scenario.mailboxes {
+        listed.extend(outcome.world.poll_mailbox(mailbox, start));
+    }
+    listed
+        .iter()
+        .filter_map(|e| match e {
+            InboundEvent::MessageReceived {
+                message_id, lead, ..
+            } if !recorded.contains(message_id.as_str()) => Some(format!(
+                "message {message_id} from {lead} never reached the log"
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The harness's log checks, knowing that a simulation also enrolls leads who are 1st-degree
 /// connections already (messaged without an invite, as invariant 4 allows).
 fn log_violations_of_simulation(events: &[StoredEvent]) -> Vec<String> {
@@ -182,6 +220,7 @@ async fn run_seed(seed: u64, size: Size) -> (Exercised, Vec<String>) {
     violations.extend(gap_violations(&events));
     violations.extend(sent_vs_ledger(&events, &ledger));
     violations.extend(inbound_twice(&events));
+    violations.extend(inbound_lost(&outcome, &events));
     if outcome.restarts != size.crashes {
         violations.push(format!(
             "{} crashes planned, {} restarts",

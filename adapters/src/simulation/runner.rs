@@ -308,6 +308,10 @@ impl<'p> Run<'p> {
             }
         }
         self.clock.advance_to(self.end);
+        // A last look at the provider's listings: what was dropped in the final hour is on record
+        // too, as a real deployment's next poll would put it.
+        self.last_poll = self.last_poll.min(self.end - POLL_EVERY);
+        self.poll(self.end).await?;
         self.views.catch_up_all().await?;
         (self.progress)(self.end);
         Ok(())
