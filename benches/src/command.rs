@@ -74,6 +74,8 @@ impl Variant {
     }
 }
 
+type Handles = (Arc<dyn EventLog>, Arc<dyn LeadDirectory>);
+
 /// One engine run on a fresh database: returns steps per second and a note on where the time
 /// went.
 pub async fn engine_run(
@@ -83,17 +85,21 @@ pub async fn engine_run(
     variant: Variant,
 ) -> Result<(f64, String), String> {
     let db = BenchDb::new(kind, pg_base).await?;
-    let store = if variant == Variant::NoDatabase {
+    let stores = if variant == Variant::NoDatabase {
         None
     } else {
-        Some(open(db.url()).await?)
+        Some((open(db.url()).await?, open(db.url()).await?))
     };
-    let (base_log, base_dir): (Arc<dyn EventLog>, Arc<dyn LeadDirectory>) = match &store {
-        Some(s) => (s.event_log(), s.lead_directory()),
-        None => (
-            Arc::new(MemoryEventLog::new()),
-            Arc::new(MemoryLeadDirectory::default()),
+    let (setup, (base_log, base_dir)): (Handles, Handles) = match &stores {
+        Some((a, b)) => (
+            (a.event_log(), a.lead_directory()),
+            (b.event_log(), b.lead_directory()),
         ),
+        None => {
+            let log: Arc<dyn EventLog> = Arc::new(MemoryEventLog::new());
+            let dir: Arc<dyn LeadDirectory> = Arc::new(MemoryLeadDirectory::default());
+            ((Arc::clone(&log), Arc::clone(&dir)), (log, dir))
+        }
     };
     let stats = Arc::new(Stats::default());
     let timed_log: Arc<dyn EventLog> = Arc::new(TimedLog::new(base_log, Arc::clone(&stats)));
@@ -108,7 +114,7 @@ pub async fn engine_run(
     } else {
         timed_dir
     };
-    let rig = Rig::new(log, directory, size).await?;
+    let rig = Rig::new(setup, (log, directory), size).await?;
     let expected = size.senders * size.leads_per_sender * PLAY_STEPS;
     write_behind.hold_outcomes(merge);
     let before = stats.snapshot();
@@ -119,8 +125,9 @@ pub async fn engine_run(
     let spent = stats.snapshot().since(&before);
     let sent = rig.world.ledger().len();
     rig.stop().await;
-    if let Some(store) = store {
-        store.close().await;
+    if let Some((a, b)) = stores {
+        b.close().await;
+        a.close().await;
     }
     db.drop_now().await?;
     if count.steps != expected || sent != expected {
@@ -187,6 +194,7 @@ pub async fn bench(kind: Kind, pg_base: &str, o: &CommandOptions) -> Result<Vec<
                 senders: c,
                 leads_per_sender: o.leads_per_sender,
                 history: h,
+                filler: 0,
             };
             let (rate, note) = engine_run(kind, pg_base, size, Variant::AsIs).await?;
             push(
@@ -195,6 +203,28 @@ pub async fn bench(kind: Kind, pg_base: &str, o: &CommandOptions) -> Result<Vec<
                 rate,
                 note,
             );
+        }
+        // The control: the shortest history in a log as long as the longest history's, so a
+        // difference shows whether the cost follows the lead's history or the log's size.
+        if let (Some(&lo), Some(&hi)) = (o.histories.first(), o.histories.last()) {
+            if hi > lo {
+                let leads = c * o.leads_per_sender;
+                let size = RigSize {
+                    senders: c,
+                    leads_per_sender: o.leads_per_sender,
+                    history: lo,
+                    filler: leads * (hi - lo),
+                };
+                let (rate, note) = engine_run(kind, pg_base, size, Variant::AsIs).await?;
+                push(
+                    format!(
+                        "d plera engine, {c} senders, history {lo}, log as long as history {hi}'s"
+                    ),
+                    "steps/s",
+                    rate,
+                    note,
+                );
+            }
         }
     }
     let load = machine::load_1m();

@@ -30,13 +30,20 @@ async fn once(
     callers: usize,
 ) -> Result<IngestRun, String> {
     let db = BenchDb::new(kind, pg_base).await?;
+    let setup = open(db.url()).await?;
     let store = open(db.url()).await?;
     let size = RigSize {
         senders,
         leads_per_sender: leads,
         history: 1,
+        filler: 0,
     };
-    let rig = Rig::new(store.event_log(), store.lead_directory(), size).await?;
+    let rig = Rig::new(
+        (setup.event_log(), setup.lead_directory()),
+        (store.event_log(), store.lead_directory()),
+        size,
+    )
+    .await?;
     let views = Views::new(&store);
     views.catch_up_all().await.map_err(|e| e.to_string())?;
     let now = rig.clock.now();
@@ -117,6 +124,7 @@ async fn once(
     }
     rig.stop().await;
     store.close().await;
+    setup.close().await;
     db.drop_now().await?;
     Ok(IngestRun {
         replies_per_s: unique as f64 / ingested.as_secs_f64(),

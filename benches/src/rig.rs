@@ -17,7 +17,7 @@ use plera_adapters::store::Store;
 use plera_domain::ids::{
     AccountId, CampaignId, LeadId, OwnerId, ProviderAccountId, SequenceId, WorkspaceId,
 };
-use plera_domain::lead::{LeadSequence, LeadSequenceEvent};
+use plera_domain::lead::{LeadSequence, LeadSequenceCommand, LeadSequenceEvent, StopReason};
 use plera_domain::play::{Condition, Delay, Play, PlayStep};
 use plera_domain::ports::Clock;
 use plera_domain::quota::{QuotaPolicy, WorkingDays};
@@ -100,6 +100,9 @@ pub struct RigSize {
     /// Events in each lead's stream before the measured work (at least 1: `SequenceStarted`;
     /// the rest are pairs of retried steps).
     pub history: usize,
+    /// Events of other, stopped leads added to the log before the measured engine starts (to
+    /// tell a long history apart from a long log).
+    pub filler: usize,
 }
 
 /// The engine and everything around it.
@@ -122,7 +125,8 @@ pub struct Rig {
     pub campaign: CampaignId,
     /// Every enrolled lead's sequence and sender.
     pub sequences: Vec<(SequenceId, LeadId, AccountId)>,
-    ids: Arc<SequentialIds>,
+    /// The set-up engine, idle, stopped with this one (see [`Rig::new`]).
+    setup_engine: Engine,
 }
 
 /// What a measured run did.
@@ -159,15 +163,21 @@ async fn build(
 }
 
 impl Rig {
-    /// Sets up `size` on `log` (and `directory`): senders connected through the hosted-auth flow,
-    /// one campaign over all of them, leads enrolled 1st-degree with an explicit sender, histories
-    /// appended behind a stopped engine, and a new engine started from the log ten days later
-    /// (so the histories' actions are out of every quota window).
+    /// Sets up `size`: through `setup` (a log and directory), senders connected through the
+    /// hosted-auth flow, one campaign over all of them, leads enrolled 1st-degree with an explicit
+    /// sender; then, through `measured` (the same database opened again), histories appended
+    /// behind the set-up engine's back and a new engine started from the log ten days later (so
+    /// the histories' actions are out of every quota window).
+    ///
+    /// Two handles because a SQL pool's connections belong to the runtime that opened them: the
+    /// set-up engine's actor system. It is left idle rather than stopped, so the measured engine
+    /// never touches a connection of a runtime that is shutting down.
     pub async fn new(
-        log: Arc<dyn EventLog>,
-        directory: Arc<dyn LeadDirectory>,
+        setup: (Arc<dyn EventLog>, Arc<dyn LeadDirectory>),
+        measured: (Arc<dyn EventLog>, Arc<dyn LeadDirectory>),
         size: RigSize,
     ) -> Result<Self, String> {
+        let (log, directory) = setup;
         let clock = Arc::new(VirtualClock::new(start()));
         let world = SandboxWorld::new(quiet_world(1), clock.clone());
         let ids = Arc::new(SequentialIds::default());
@@ -201,7 +211,7 @@ impl Rig {
             .await
             .map_err(|e| e.to_string())?;
         let mut rig = Self {
-            engine,
+            engine: engine.clone(),
             world,
             clock,
             log,
@@ -210,14 +220,18 @@ impl Rig {
             senders,
             campaign,
             sequences: Vec::new(),
-            ids,
+            setup_engine: engine,
         };
         rig.enroll(size.leads_per_sender, "lead").await?;
+        (rig.log, rig.directory) = measured;
         if size.history > 1 {
             rig.append_histories((size.history - 1) / 2).await?;
         }
+        if size.filler > 0 {
+            rig.append_filler(size.filler).await?;
+        }
         rig.clock.advance_to(start() + Duration::days(10));
-        rig.restart().await?;
+        rig.engine = build(&rig.log, &rig.directory, &rig.world, &rig.clock, &ids).await?;
         Ok(rig)
     }
 
@@ -260,9 +274,37 @@ impl Rig {
         Ok(())
     }
 
-    /// Stops the engine, appends `pairs` retried steps to every lead's stream, in large batches.
+    /// Appends about `events` events of stopped leads that no sender runs: streams of 1,000
+    /// events (enrolment, retried steps, a manual stop).
+    async fn append_filler(&mut self, events: usize) -> Result<(), String> {
+        let at = self.clock.now() + Duration::seconds(1);
+        let campaign = self.campaign.clone();
+        let mut batch: Vec<NewEvent> = Vec::new();
+        for g in 0..events.div_ceil(1_000) {
+            let lead = LeadId::new(format!("filler-{g}"));
+            let account = &self.senders[g % self.senders.len()];
+            let id = SequenceId::of(&self.workspace, &campaign, &lead);
+            let mut t = Tracked::<LeadSequence>::default();
+            let start = synth::start_command(&self.workspace, &campaign, &lead, account, at);
+            batch.extend(synth::step(&mut t, id.as_str(), start).await);
+            batch.extend(synth::retry_history(&mut t, &id, account, 499, at).await);
+            let stop = LeadSequenceCommand::Stop {
+                reason: StopReason::Manual,
+                at,
+            };
+            batch.extend(synth::step(&mut t, id.as_str(), stop).await);
+            if batch.len() >= 10_000 {
+                self.log
+                    .append(std::mem::take(&mut batch))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        self.log.append(batch).await.map_err(|e| e.to_string())
+    }
+
+    /// Appends `pairs` retried steps to every lead's stream, in large batches.
     async fn append_histories(&mut self, pairs: usize) -> Result<(), String> {
-        self.engine.clone().shutdown().await;
         let at = self.clock.now() + Duration::seconds(1);
         let mut batch: Vec<NewEvent> = Vec::new();
         for (id, _, account) in &self.sequences {
@@ -287,20 +329,6 @@ impl Rig {
         self.log.append(batch).await.map_err(|e| e.to_string())
     }
 
-    /// Starts a new engine on the same log (the old one must be shut down or never used again).
-    pub async fn restart(&mut self) -> Result<(), String> {
-        self.engine.clone().shutdown().await;
-        self.engine = build(
-            &self.log,
-            &self.directory,
-            &self.world,
-            &self.clock,
-            &self.ids,
-        )
-        .await?;
-        Ok(())
-    }
-
     /// Ticks until nothing is due (or `max_steps` steps started), advancing the clock to each
     /// next due time.
     pub async fn run(&self, max_steps: usize) -> Result<RunCount, String> {
@@ -321,9 +349,10 @@ impl Rig {
         Ok(count)
     }
 
-    /// Stops the engine.
+    /// Stops both engines.
     pub async fn stop(self) {
         self.engine.shutdown().await;
+        self.setup_engine.shutdown().await;
     }
 }
 

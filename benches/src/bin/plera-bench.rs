@@ -137,6 +137,7 @@ async fn run(args: &Args) -> Result<(), String> {
                     senders: args.concurrency,
                     leads_per_sender: args.leads_per_sender,
                     history: h,
+                    filler: 0,
                 };
                 let variants = [
                     Variant::AsIs,
