@@ -235,3 +235,103 @@ pub async fn bench(kind: Kind, pg_base: &str, o: &CommandOptions) -> Result<Vec<
         })
         .collect())
 }
+
+/// The engine alone (and, with `what_if`, every [`Variant`]) at each history, the shortest history
+/// in a log as long as the longest's, and the raw insert rate, interleaved run by run: the
+/// focused side-by-side run for the flatness target and the proposed changes.
+pub async fn engine_bench(
+    kind: Kind,
+    pg_base: &str,
+    o: &CommandOptions,
+    what_if: bool,
+) -> Result<Vec<Figure>, String> {
+    let c = o.concurrency;
+    let variants: &[Variant] = if what_if {
+        &[
+            Variant::AsIs,
+            Variant::CachedProfiles,
+            Variant::OneCommitPerTick,
+            Variant::Both,
+            Variant::NoDatabase,
+        ]
+    } else {
+        &[Variant::AsIs]
+    };
+    let mut runs: BTreeMap<String, (Vec<f64>, String, String)> = BTreeMap::new();
+    let mut push = |subject: String, unit: &str, value: f64, note: String| {
+        let e = runs
+            .entry(subject)
+            .or_insert_with(|| (Vec::new(), unit.to_string(), String::new()));
+        e.0.push(value);
+        e.2 = note;
+    };
+    let conns = match kind {
+        Kind::Sqlite => 1,
+        Kind::Postgres => c as u32,
+    };
+    for r in 0..o.repeats {
+        eprintln!(
+            "engine on {}: round {} of {}",
+            kind.name(),
+            r + 1,
+            o.repeats
+        );
+        let db = BenchDb::new(kind, pg_base).await?;
+        let run = raw::inserts(&db, c, o.raw_rows, conns).await?;
+        db.drop_now().await?;
+        push(
+            format!("a raw single-row insert, {c} tasks, {conns} connection(s)"),
+            "rows/s",
+            run.rate(),
+            format!("{} rows, one per transaction", run.rows),
+        );
+        for (hi, &h) in o.histories.iter().enumerate() {
+            // The what-ifs at the shortest history only: the levers do not depend on it.
+            let these = if hi == 0 { variants } else { &variants[..1] };
+            for (vi, v) in these.iter().enumerate() {
+                let size = RigSize {
+                    senders: c,
+                    leads_per_sender: o.leads_per_sender,
+                    history: h,
+                    filler: 0,
+                };
+                let (rate, note) = engine_run(kind, pg_base, size, *v).await?;
+                push(
+                    format!("b{hi}{vi} {}, {c} senders, history {h}", v.name()),
+                    "steps/s",
+                    rate,
+                    note,
+                );
+            }
+        }
+        if let (Some(&lo), Some(&hi)) = (o.histories.first(), o.histories.last()) {
+            if hi > lo {
+                let size = RigSize {
+                    senders: c,
+                    leads_per_sender: o.leads_per_sender,
+                    history: lo,
+                    filler: c * o.leads_per_sender * (hi - lo),
+                };
+                let (rate, note) = engine_run(kind, pg_base, size, Variant::AsIs).await?;
+                push(
+                    format!(
+                        "c plera engine, {c} senders, history {lo}, log as long as history {hi}'s"
+                    ),
+                    "steps/s",
+                    rate,
+                    note,
+                );
+            }
+        }
+    }
+    let load = machine::load_1m();
+    Ok(runs
+        .into_iter()
+        .map(|(subject, (values, unit, note))| {
+            let subject = subject
+                .split_once(' ')
+                .map_or(subject.clone(), |(_, s)| s.to_string());
+            Figure::from_runs("engine", kind.name(), subject, &unit, values, load).note(note)
+        })
+        .collect())
+}

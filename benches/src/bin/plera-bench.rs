@@ -7,7 +7,7 @@
 //! ```
 
 use clap::{Parser, ValueEnum};
-use plera_benches::command::{self, CommandOptions, Variant};
+use plera_benches::command::{self, CommandOptions};
 use plera_benches::db::Kind;
 use plera_benches::report::{Sink, HEADER};
 use plera_benches::{ingest, machine, replay, simulate};
@@ -131,49 +131,16 @@ async fn run(args: &Args) -> Result<(), String> {
         }
     }
     if args.benches.contains(&Bench::Engine) {
+        let o = CommandOptions {
+            concurrency: args.concurrency,
+            leads_per_sender: args.leads_per_sender,
+            cqrs_steps: args.cqrs_steps,
+            raw_rows: args.raw_rows,
+            histories: args.histories.clone(),
+            repeats: args.repeats,
+        };
         for &k in &stores {
-            for &h in &args.histories {
-                let size = plera_benches::rig::RigSize {
-                    senders: args.concurrency,
-                    leads_per_sender: args.leads_per_sender,
-                    history: h,
-                    filler: 0,
-                };
-                let variants = [
-                    Variant::AsIs,
-                    Variant::CachedProfiles,
-                    Variant::OneCommitPerTick,
-                    Variant::Both,
-                    Variant::NoDatabase,
-                ];
-                let mut runs = vec![Vec::new(); variants.len()];
-                let mut notes = vec![String::new(); variants.len()];
-                for _ in 0..args.repeats {
-                    for (i, v) in variants.iter().enumerate() {
-                        if !args.what_if && *v != Variant::AsIs {
-                            continue;
-                        }
-                        let (rate, n) = command::engine_run(k, &args.pg, size, *v).await?;
-                        runs[i].push(rate);
-                        notes[i] = n;
-                    }
-                }
-                let load = machine::load_1m();
-                for (i, v) in variants.iter().enumerate() {
-                    if runs[i].is_empty() {
-                        continue;
-                    }
-                    sink.add(vec![plera_benches::report::Figure::from_runs(
-                        "engine",
-                        k.name(),
-                        format!("{}, {} senders, history {h}", v.name(), args.concurrency),
-                        "steps/s",
-                        std::mem::take(&mut runs[i]),
-                        load,
-                    )
-                    .note(std::mem::take(&mut notes[i]))]);
-                }
-            }
+            sink.add(command::engine_bench(k, &args.pg, &o, args.what_if).await?);
         }
     }
     if wants(args, Bench::Replay) {
@@ -232,11 +199,9 @@ fn verdicts(sink: &Sink, args: &Args) -> Vec<String> {
     for k in kinds(&args.stores) {
         let s = k.name();
         let ours = |h: usize| {
-            sink.value(
-                "command",
-                s,
-                &format!("plera engine, {c} senders, history {h}"),
-            )
+            let subject = format!("plera engine, {c} senders, history {h}");
+            sink.value("command", s, &subject)
+                .or_else(|| sink.value("engine", s, &subject))
         };
         let cqrs = |h: usize| {
             sink.value(
@@ -248,7 +213,11 @@ fn verdicts(sink: &Sink, args: &Args) -> Vec<String> {
         let raw = sink
             .figures()
             .iter()
-            .filter(|f| f.bench == "command" && f.store == s && f.subject.starts_with("raw"))
+            .filter(|f| {
+                (f.bench == "command" || f.bench == "engine")
+                    && f.store == s
+                    && f.subject.starts_with("raw")
+            })
             .map(|f| f.value)
             .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
         if let (Some(first), Some(raw)) = (args.histories.first().and_then(|h| ours(*h)), raw) {
