@@ -1,0 +1,294 @@
+//! Benchmark 2, replay: events per second to rebuild every projection from position 0
+//! (`Views::rebuild_all`), beside the raw read rate of the same rows and cqrs-es's `QueryReplay`
+//! into a trivial query, on one synthetic log per store.
+
+use async_trait::async_trait;
+use cqrs_es::persist::{PersistedEventRepository, QueryReplay};
+use cqrs_es::{Aggregate, EventEnvelope, Query};
+use plera_actors::store::EventLog;
+use plera_adapters::views::{Views, DEFAULT_BATCH};
+use plera_domain::campaign::Campaign;
+use plera_domain::conversation::Conversation;
+use plera_domain::lead::LeadSequence;
+use plera_domain::sender::SenderAccount;
+use plera_domain::workspace::Workspace;
+use plera_projections::{all_views, decode_all, Envelope, MemoryTables};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::db::{BenchDb, Kind};
+use crate::report::Figure;
+use crate::rig::{open, start};
+use crate::synth::{append_log, LogShape};
+use crate::{machine, raw};
+
+/// A query that counts what it is given: the least any replay target can do.
+#[derive(Clone, Default)]
+pub struct Counter(Arc<AtomicUsize>);
+
+#[async_trait]
+impl<A: Aggregate> Query<A> for Counter {
+    async fn dispatch(&self, _aggregate_id: &str, events: &[EventEnvelope<A>]) {
+        self.0.fetch_add(events.len(), Ordering::Relaxed);
+    }
+}
+
+/// Replays every aggregate type's events into a [`Counter`]; returns the count.
+async fn query_replay_all<R, F>(repo: F) -> Result<usize, String>
+where
+    R: PersistedEventRepository,
+    F: Fn() -> R,
+{
+    let counter = Counter::default();
+    QueryReplay::<R, Counter, LeadSequence>::new(repo(), counter.clone())
+        .replay_all()
+        .await
+        .map_err(|e| e.to_string())?;
+    QueryReplay::<R, Counter, SenderAccount>::new(repo(), counter.clone())
+        .replay_all()
+        .await
+        .map_err(|e| e.to_string())?;
+    QueryReplay::<R, Counter, Campaign>::new(repo(), counter.clone())
+        .replay_all()
+        .await
+        .map_err(|e| e.to_string())?;
+    QueryReplay::<R, Counter, Workspace>::new(repo(), counter.clone())
+        .replay_all()
+        .await
+        .map_err(|e| e.to_string())?;
+    QueryReplay::<R, Counter, Conversation>::new(repo(), counter.clone())
+        .replay_all()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(counter.0.load(Ordering::Relaxed))
+}
+
+/// Reads the whole log through the `EventLog` port in batches of `batch` (rows decoded, payloads
+/// parsed as JSON): returns the events read and the time.
+async fn read_through_port(log: &dyn EventLog, batch: usize) -> Result<(usize, f64), String> {
+    let t = Instant::now();
+    let (mut after, mut n) = (0u64, 0usize);
+    loop {
+        let events = log
+            .read_after(after, batch)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(last) = events.last() else { break };
+        after = last.position;
+        n += events.len();
+    }
+    Ok((n, t.elapsed().as_secs_f64()))
+}
+
+/// The same read, then every view's pure fold into in-memory tables (no SQL for the views): what
+/// the rebuild costs before the view tables are read and written.
+async fn fold_in_memory(log: &dyn EventLog, batch: usize) -> Result<(usize, f64), String> {
+    let t = Instant::now();
+    let views = all_views();
+    let mut tables = MemoryTables::new();
+    let (mut after, mut n) = (0u64, 0usize);
+    loop {
+        let events = log
+            .read_after(after, batch)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(last) = events.last() else { break };
+        after = last.position;
+        n += events.len();
+        let envelopes: Vec<Envelope> = events
+            .into_iter()
+            .map(|e| Envelope {
+                position: e.position,
+                aggregate_type: e.aggregate_type,
+                aggregate_id: e.aggregate_id,
+                sequence: e.sequence,
+                event_type: e.event_type,
+                event_version: e.event_version,
+                payload: e.payload,
+            })
+            .collect();
+        let decoded = decode_all(&envelopes).map_err(|e| e.to_string())?;
+        for view in &views {
+            tables
+                .apply(view.as_ref(), &decoded)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok((n, t.elapsed().as_secs_f64()))
+}
+
+/// Generates `events` events on `kind` and measures every reader over them, `repeats` times.
+pub async fn bench(
+    kind: Kind,
+    pg_base: &str,
+    events: usize,
+    repeats: usize,
+) -> Result<Vec<Figure>, String> {
+    let db = BenchDb::new(kind, pg_base).await?;
+    let store = open(db.url()).await?;
+    let log = store.event_log();
+    let shape = LogShape {
+        events,
+        senders: 200,
+        campaigns: 20,
+        seed: 1,
+    };
+    eprintln!("replay on {}: generating {events} events", kind.name());
+    let began = Instant::now();
+    let n = append_log(log.as_ref(), shape, 5_000, start()).await?;
+    let generated = began.elapsed();
+    let mut figures = vec![Figure::from_runs(
+        "replay",
+        kind.name(),
+        format!("generate {n} synthetic events (appends of 5,000)"),
+        "events/s",
+        vec![n as f64 / generated.as_secs_f64()],
+        machine::load_1m(),
+    )
+    .note(format!("{:.1} s", generated.as_secs_f64()))];
+
+    let views = Views::new(&store);
+    let (mut rebuild, mut select, mut copy, mut replay) = (vec![], vec![], vec![], vec![]);
+    let (mut port, mut folded) = (vec![], vec![]);
+    let mut rows_note = String::new();
+    for r in 0..repeats {
+        eprintln!("replay on {}: round {} of {repeats}", kind.name(), r + 1);
+        let t = Instant::now();
+        let counts = views
+            .rebuild_all(|_, _| {})
+            .await
+            .map_err(|e| e.to_string())?;
+        rebuild.push(n as f64 / t.elapsed().as_secs_f64());
+        rows_note = counts
+            .iter()
+            .map(|c| format!("{} {} rows", c.view, c.rows.values().sum::<u64>()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if counts.iter().any(|c| c.position != n as u64) {
+            return Err(format!("a view did not reach position {n}: {counts:?}"));
+        }
+
+        let read = raw::select_all(&db).await?;
+        if read.rows != n {
+            return Err(format!("SELECT read {} rows of {n}", read.rows));
+        }
+        select.push(read.rate());
+        if kind == Kind::Postgres {
+            let c = raw::copy_out(&db).await?;
+            if c.rows != n {
+                return Err(format!("COPY wrote {} rows of {n}", c.rows));
+            }
+            copy.push(c.rate());
+        }
+
+        let (m, secs) = read_through_port(log.as_ref(), DEFAULT_BATCH).await?;
+        if m != n {
+            return Err(format!("read_after read {m} events of {n}"));
+        }
+        port.push(n as f64 / secs);
+        let (m, secs) = fold_in_memory(log.as_ref(), DEFAULT_BATCH).await?;
+        if m != n {
+            return Err(format!("the in-memory fold saw {m} events of {n}"));
+        }
+        folded.push(n as f64 / secs);
+
+        let t = Instant::now();
+        let replayed = match kind {
+            Kind::Sqlite => {
+                let pool = db.sqlite_pool(1).await?;
+                let out =
+                    query_replay_all(|| sqlite_es::SqliteEventRepository::new(pool.clone())).await;
+                pool.close().await;
+                out?
+            }
+            Kind::Postgres => {
+                let pool = db.pg_pool(1).await?;
+                let out =
+                    query_replay_all(|| postgres_es::PostgresEventRepository::new(pool.clone()))
+                        .await;
+                pool.close().await;
+                out?
+            }
+        };
+        if replayed != n {
+            return Err(format!("QueryReplay saw {replayed} events of {n}"));
+        }
+        replay.push(n as f64 / t.elapsed().as_secs_f64());
+    }
+    let load = machine::load_1m();
+    figures.push(
+        Figure::from_runs(
+            "replay",
+            kind.name(),
+            format!("plera rebuild_all, {n} events"),
+            "events/s",
+            rebuild,
+            load,
+        )
+        .note(rows_note),
+    );
+    figures.push(
+        Figure::from_runs(
+            "replay",
+            kind.name(),
+            "EventLog::read_after in batches of 2,000 (JSON parsed)",
+            "events/s",
+            port,
+            load,
+        )
+        .note("the rebuild's own read, nothing else"),
+    );
+    figures.push(
+        Figure::from_runs(
+            "replay",
+            kind.name(),
+            "read_after + decode + every view's pure fold into MemoryTables",
+            "events/s",
+            folded,
+            load,
+        )
+        .note("the rebuild without reading or writing view tables"),
+    );
+    figures.push(
+        Figure::from_runs(
+            "replay",
+            kind.name(),
+            "raw SELECT of every row, position order (sqlx stream)",
+            "rows/s",
+            select,
+            load,
+        )
+        .note("decoded to Rust strings and integers, payload as text"),
+    );
+    if kind == Kind::Postgres {
+        figures.push(
+            Figure::from_runs(
+                "replay",
+                kind.name(),
+                "raw COPY (SELECT ... ORDER BY position) TO STDOUT",
+                "rows/s",
+                copy,
+                load,
+            )
+            .note("bytes counted, nothing decoded"),
+        );
+    }
+    figures.push(
+        Figure::from_runs(
+            "replay",
+            kind.name(),
+            "cqrs-es QueryReplay::replay_all, counting query, every aggregate type",
+            "events/s",
+            replay,
+            load,
+        )
+        .note(format!(
+            "{}-es 0.5.0 repository on the same events table",
+            kind.name()
+        )),
+    );
+    store.close().await;
+    db.drop_now().await?;
+    Ok(figures)
+}
