@@ -192,6 +192,7 @@ async fn run_seed(seed: u64, size: Size) -> (Exercised, Vec<String>) {
     let url = url.as_str();
     let store = open_store(url).await.expect("SQLite opens");
     let options = SimulationOptions {
+        nodes: 1,
         size: ScenarioSize {
             seed,
             days: size.days,

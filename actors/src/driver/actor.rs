@@ -35,6 +35,7 @@ impl Actor for DriverActor {
 }
 
 /// Messages to the driver.
+#[derive(Clone)]
 pub enum DriverMsg {
     /// Run what is due.
     Tick(DateTime<Utc>),
@@ -114,6 +115,8 @@ pub enum DriverMsg {
     Sequences(WorkspaceId, LeadId),
     /// Read a workspace's mailbox address.
     Mailbox(WorkspaceId, plera_domain::ids::MailboxId),
+    /// Ask a sender, wherever it runs (another process's: served from the log).
+    AskSender(AccountId, crate::sender::SenderMsg),
 }
 
 /// Answers of the driver.
@@ -136,6 +139,8 @@ pub enum DriverReply {
     Sequences(Vec<(SequenceId, LeadSequence)>),
     /// To `Mailbox`.
     Mailbox(Option<String>),
+    /// To `AskSender`.
+    Sender(crate::sender::SenderReply),
     /// To the rest.
     Done,
 }
@@ -152,101 +157,10 @@ impl Handler<DriverMsg> for DriverActor {
             return AtomicResponse::new(Box::pin(actix::fut::ready(Err(EngineError::SystemDown))));
         };
         let work = async move {
-            let result = match msg {
-                DriverMsg::Tick(now) => book.tick(now).await.map(DriverReply::Tick),
-                DriverMsg::NextDue => Ok(DriverReply::NextDue(book.next_due())),
-                DriverMsg::Enroll {
-                    workspace,
-                    campaign,
-                    leads,
-                    options,
-                    now,
-                } => book
-                    .enroll(&workspace, &campaign, leads, options, now)
-                    .await
-                    .map(DriverReply::Enrolled),
-                DriverMsg::CreateCampaign(cmd) => {
-                    book.create_campaign(cmd).await.map(DriverReply::Campaign)
-                }
-                DriverMsg::Workspace {
-                    workspace,
-                    command,
-                    extra,
-                } => book
-                    .workspace_command(&workspace, command, extra)
-                    .await
-                    .map(DriverReply::WorkspaceEvents),
-                DriverMsg::StateOwner(digest) => {
-                    let owner = book.state_owner.get(&digest).cloned().and_then(|ws| {
-                        let pending = book.workspaces.get(&ws)?.state.connection(&digest)?.clone();
-                        Some((ws, pending))
-                    });
-                    Ok(DriverReply::Owner(owner))
-                }
-                DriverMsg::StopLead {
-                    workspace,
-                    lead,
-                    reason,
-                    now,
-                } => book
-                    .stop_lead(&workspace, &lead, reason, now)
-                    .await
-                    .map(|_| DriverReply::Done),
-                DriverMsg::Ingest {
-                    workspace,
-                    event,
-                    now,
-                } => book
-                    .ingest(&workspace, event, now)
-                    .await
-                    .map(DriverReply::Ingested),
-                DriverMsg::MarkRead {
-                    workspace,
-                    lead,
-                    account,
-                    now,
-                } => book
-                    .mark_read(&workspace, &lead, account, now)
-                    .await
-                    .map(|_| DriverReply::Done),
-                DriverMsg::SenderCommand {
-                    account,
-                    command,
-                    now,
-                } => {
-                    let reply = book
-                        .ask_sender(&account, crate::sender::SenderMsg::Command(command))
-                        .await;
-                    book.wake_sender(&account, now);
-                    reply.map(|_| DriverReply::Done)
-                }
-                DriverMsg::RespawnSender(account, now) => book
-                    .respawn_sender(&account, now)
-                    .await
-                    .map(|_| DriverReply::Done),
-                DriverMsg::WakeSender(account, now) => {
-                    book.wake_sender(&account, now);
-                    Ok(DriverReply::Done)
-                }
-                DriverMsg::Sequences(workspace, lead) => {
-                    let list = book
-                        .by_lead
-                        .get(&(workspace, lead))
-                        .map(|ids| {
-                            ids.iter()
-                                .filter_map(|id| {
-                                    book.sequences
-                                        .get(id)
-                                        .map(|t| (id.clone(), t.state.clone()))
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    Ok(DriverReply::Sequences(list))
-                }
-                DriverMsg::Mailbox(workspace, mailbox) => Ok(DriverReply::Mailbox(
-                    book.mailbox_address(&workspace, &mailbox),
-                )),
+            let result = if book.clustered() && !matches!(msg, DriverMsg::Tick(_)) {
+                run_shared(&mut book, msg).await
+            } else {
+                run(&mut book, msg).await
             };
             (book, result)
         };
@@ -256,5 +170,151 @@ impl Handler<DriverMsg> for DriverActor {
                 result
             },
         )))
+    }
+}
+
+/// Runs one message on the book.
+async fn run(book: &mut Book, msg: DriverMsg) -> Result<DriverReply, EngineError> {
+    match msg {
+        DriverMsg::Tick(now) => book.tick(now).await.map(DriverReply::Tick),
+        DriverMsg::NextDue => Ok(DriverReply::NextDue(book.next_due())),
+        DriverMsg::Enroll {
+            workspace,
+            campaign,
+            leads,
+            options,
+            now,
+        } => book
+            .enroll(&workspace, &campaign, leads, options, now)
+            .await
+            .map(DriverReply::Enrolled),
+        DriverMsg::CreateCampaign(cmd) => {
+            book.create_campaign(cmd).await.map(DriverReply::Campaign)
+        }
+        DriverMsg::Workspace {
+            workspace,
+            command,
+            extra,
+        } => book
+            .workspace_command(&workspace, command, extra)
+            .await
+            .map(DriverReply::WorkspaceEvents),
+        DriverMsg::StateOwner(digest) => {
+            let owner = book.state_owner.get(&digest).cloned().and_then(|ws| {
+                let pending = book.workspaces.get(&ws)?.state.connection(&digest)?.clone();
+                Some((ws, pending))
+            });
+            Ok(DriverReply::Owner(owner))
+        }
+        DriverMsg::StopLead {
+            workspace,
+            lead,
+            reason,
+            now,
+        } => book
+            .stop_lead(&workspace, &lead, reason, now)
+            .await
+            .map(|_| DriverReply::Done),
+        DriverMsg::Ingest {
+            workspace,
+            event,
+            now,
+        } => book
+            .ingest(&workspace, event, now)
+            .await
+            .map(DriverReply::Ingested),
+        DriverMsg::MarkRead {
+            workspace,
+            lead,
+            account,
+            now,
+        } => book
+            .mark_read(&workspace, &lead, account, now)
+            .await
+            .map(|_| DriverReply::Done),
+        DriverMsg::SenderCommand {
+            account,
+            command,
+            now,
+        } => {
+            let reply = book
+                .ask_sender(&account, crate::sender::SenderMsg::Command(command))
+                .await;
+            book.wake_sender(&account, now);
+            reply.map(|_| DriverReply::Done)
+        }
+        DriverMsg::RespawnSender(account, now) => book
+            .respawn_sender(&account, now)
+            .await
+            .map(|_| DriverReply::Done),
+        DriverMsg::WakeSender(account, now) => {
+            book.wake_sender(&account, now);
+            Ok(DriverReply::Done)
+        }
+        DriverMsg::Sequences(workspace, lead) => {
+            let list = book
+                .by_lead
+                .get(&(workspace, lead))
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(|id| {
+                            book.sequences
+                                .get(id)
+                                .map(|t| (id.clone(), t.state.clone()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(DriverReply::Sequences(list))
+        }
+        DriverMsg::AskSender(account, msg) => {
+            book.ask_sender(&account, msg).await.map(DriverReply::Sender)
+        }
+        DriverMsg::Mailbox(workspace, mailbox) => Ok(DriverReply::Mailbox(
+            book.mailbox_address(&workspace, &mailbox),
+        )),
+    }
+}
+
+/// How many times a message is decided again after another process wrote first.
+const CONFLICT_RETRIES: usize = 3;
+
+/// Runs a message when other processes share the database: read what they wrote first, and on a
+/// conflict (one of them wrote to the same aggregate meanwhile) read again and decide again.
+async fn run_shared(book: &mut Book, msg: DriverMsg) -> Result<DriverReply, EngineError> {
+    let now = msg.now().unwrap_or_else(|| book.last_seen());
+    let mut last = None;
+    for _ in 0..CONFLICT_RETRIES {
+        book.sync(now).await?;
+        match run(book, msg.clone()).await {
+            Err(e @ EngineError::Store(crate::store::StoreError::Conflict { .. })) => {
+                last = Some(e);
+            }
+            other => return other,
+        }
+    }
+    Err(last.unwrap_or(EngineError::SystemDown))
+}
+
+impl DriverMsg {
+    /// The instant the message is about, when it says.
+    fn now(&self) -> Option<DateTime<Utc>> {
+        match self {
+            DriverMsg::Tick(now)
+            | DriverMsg::Enroll { now, .. }
+            | DriverMsg::StopLead { now, .. }
+            | DriverMsg::Ingest { now, .. }
+            | DriverMsg::MarkRead { now, .. }
+            | DriverMsg::WakeSender(_, now)
+            | DriverMsg::SenderCommand { now, .. }
+            | DriverMsg::RespawnSender(_, now) => Some(*now),
+            DriverMsg::AskSender(_, msg) => Some(msg.at()),
+            DriverMsg::NextDue
+            | DriverMsg::CreateCampaign(_)
+            | DriverMsg::Workspace { .. }
+            | DriverMsg::StateOwner(_)
+            | DriverMsg::Sequences(..)
+            | DriverMsg::Mailbox(..) => None,
+        }
     }
 }

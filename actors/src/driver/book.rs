@@ -16,6 +16,7 @@ use plera_domain::workspace::{Workspace, WorkspaceCommand, WorkspaceEvent};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+use super::cluster::{ClusterConfig, Membership};
 use super::schedule_index::{DueIndex, DueKey};
 use super::steps::CrashPoints;
 use crate::engine::{EngineError, Registry};
@@ -75,6 +76,8 @@ pub struct Book {
     pub(crate) parked: HashSet<AccountId>,
     /// Sequences whose step was in flight when its outcome could not be recorded.
     pub(crate) needs_unknown: BTreeSet<SequenceId>,
+    /// With several engine processes on one database: which senders this one runs.
+    pub(crate) cluster: Option<Membership>,
 }
 
 impl Book {
@@ -92,6 +95,7 @@ impl Book {
         call_timeout: std::time::Duration,
         sender_policy: QuotaPolicy,
         seed: u64,
+        cluster: Option<ClusterConfig>,
         now: DateTime<Utc>,
     ) -> Result<(Self, Vec<AccountId>), StoreError> {
         let mut book = Self {
@@ -117,6 +121,7 @@ impl Book {
             waiting_of: HashMap::new(),
             parked: HashSet::new(),
             needs_unknown: BTreeSet::new(),
+            cluster: cluster.map(Membership::new),
         };
         let mut senders = BTreeSet::new();
         let mut position = 0;
@@ -176,10 +181,15 @@ impl Book {
             }
             book.due.set(DueKey::Lead(id), now);
         }
+        if let Some(c) = book.cluster.as_mut() {
+            // Nothing is ours until a lease says so (`maintain`); the log is read up to here.
+            c.cursor = position;
+            book.needs_unknown.clear();
+        }
         Ok((book, senders.into_iter().collect()))
     }
 
-    fn note_workspace_event(&mut self, workspace: &str, event: &WorkspaceEvent) {
+    pub(crate) fn note_workspace_event(&mut self, workspace: &str, event: &WorkspaceEvent) {
         if let WorkspaceEvent::ConnectionRequested { state_digest, .. } = event {
             self.state_owner
                 .insert(state_digest.clone(), WorkspaceId::new(workspace));
@@ -220,7 +230,9 @@ impl Book {
 
     /// The earliest time anything is due.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        self.due.next_due()
+        // With other processes, leases must be renewed in time whatever else is due.
+        let renewal = self.cluster.as_ref().and_then(|c| c.next_renewal);
+        [self.due.next_due(), renewal].into_iter().flatten().min()
     }
 
     /// A campaign of `workspace`, or `NotFound` (also for another workspace's campaign).
@@ -586,9 +598,12 @@ impl Book {
         account: &AccountId,
         now: DateTime<Utc>,
     ) -> Result<actix::Addr<SenderActor>, EngineError> {
+        if !self.owns(account) {
+            return Err(EngineError::not_found("sender", account.as_str()));
+        }
         let desk = SenderDesk::load(
             account.clone(),
-            Arc::clone(&self.log),
+            self.desk_log(account),
             self.sender_policy,
             self.seed,
             now,

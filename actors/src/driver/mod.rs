@@ -6,6 +6,7 @@
 
 mod actor;
 mod book;
+mod cluster;
 mod inbound;
 mod render;
 mod schedule_index;
@@ -13,6 +14,7 @@ mod steps;
 
 pub use actor::{DriverActor, DriverMsg, DriverReply};
 pub use book::{Book, EnrollOptions, LeadSpec};
+pub use cluster::ClusterConfig;
 pub use inbound::IngestOutcome;
 pub use schedule_index::{DueIndex, DueKey};
 pub use steps::{CrashPoint, CrashPoints, NoCrashes, TickReport, MAX_ATTEMPTS};

@@ -19,7 +19,7 @@ use super::render::{render_step, Rendered};
 use super::schedule_index::DueKey;
 use crate::engine::EngineError;
 use crate::sender::{SenderCard, SenderMsg, SenderReply, SlotCandidate, StepReport};
-use crate::store::{NewEvent, Tracked};
+use crate::store::{NewEvent, StoreError, Tracked};
 
 /// Attempts of one step that failed transiently before the step is given up for good.
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -128,7 +128,8 @@ impl Book {
             return Ok(0);
         }
         let n = batch.records.len();
-        if let Err(e) = self.log.append(batch.records).await {
+        let fences = self.fences(batch.staged.keys());
+        if let Err(e) = self.log.append_fenced(batch.records, &fences).await {
             for id in batch.staged.keys() {
                 self.due
                     .set(DueKey::Lead(id.clone()), Book::store_retry(now));
@@ -148,7 +149,13 @@ impl Book {
     /// Runs everything due at or before `now`. When the tick fails (a store failure), everything
     /// it took from the due index is put back a minute later, so no lead or sender is forgotten.
     pub async fn tick(&mut self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
-        let due = self.due.take_due(now);
+        if self.clustered() {
+            self.sync(now).await?;
+            self.maintain(now).await?;
+        }
+        let mut due = self.due.take_due(now);
+        // Work of senders another process runs is theirs: adopting a sender schedules its own.
+        due.retain(|key| self.owns_key(key));
         let result = self.tick_due(due.clone(), now).await;
         if let Err(e) = &result {
             if *e != EngineError::Crashed {
@@ -157,7 +164,24 @@ impl Book {
                 }
             }
         }
-        result
+        match result {
+            // Another process wrote to one of our leads first (a reply, say), or a lease moved:
+            // read the log, look at our leases now, and decide again at the next tick.
+            Err(EngineError::Store(StoreError::Conflict { .. } | StoreError::LeaseLost { .. }))
+                if self.clustered() =>
+            {
+                self.sync(now).await?;
+                if let Some(c) = self.cluster.as_mut() {
+                    c.next_renewal = Some(now);
+                }
+                self.maintain(now).await?;
+                Ok(TickReport {
+                    next_due: self.next_due(),
+                    ..TickReport::default()
+                })
+            }
+            other => other,
+        }
     }
 
     async fn tick_due(
@@ -909,10 +933,12 @@ impl Book {
         account: &AccountId,
         msg: SenderMsg,
     ) -> Result<SenderReply, EngineError> {
-        let addr = self
-            .registry
-            .get(account)
-            .ok_or_else(|| EngineError::not_found("sender", account.as_str()))?;
+        let Some(addr) = self.registry.get(account) else {
+            if self.clustered() && self.registry.knows(account) && !self.owns(account) {
+                return self.serve_elsewhere(account, msg).await;
+            }
+            return Err(EngineError::not_found("sender", account.as_str()));
+        };
         match addr.send(msg.clone()).await {
             Ok(reply) => reply,
             Err(_) => {

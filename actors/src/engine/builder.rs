@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use super::{Engine, EngineError, Inner, Registry};
 use crate::clock::SystemClock;
-use crate::driver::{Book, CrashPoints, DriverActor, DriverMsg, NoCrashes};
+use crate::driver::{Book, ClusterConfig, CrashPoints, DriverActor, DriverMsg, NoCrashes};
 use crate::id_source::RandomIds;
 use crate::leads::{LeadDirectory, MemoryLeadDirectory};
 use crate::sender::{SenderActor, SenderDesk};
@@ -28,6 +28,7 @@ pub struct EngineBuilder {
     deterministic_tokens: bool,
     auto_tick: Option<std::time::Duration>,
     views: Option<Arc<dyn plera_projections::ViewQueries>>,
+    cluster: Option<ClusterConfig>,
 }
 
 impl Default for EngineBuilder {
@@ -47,6 +48,7 @@ impl Default for EngineBuilder {
             deterministic_tokens: false,
             auto_tick: None,
             views: None,
+            cluster: None,
         }
     }
 }
@@ -137,6 +139,14 @@ impl EngineBuilder {
         self
     }
 
+    /// Shares the database with other engine processes: this one runs only the senders whose
+    /// lease it holds (see [`ClusterConfig`]). The event log must check the leases' fences
+    /// (PostgreSQL's does).
+    pub fn cluster(mut self, config: ClusterConfig) -> Self {
+        self.cluster = Some(config);
+        self
+    }
+
     /// Starts the actor system, rebuilds every sender and sequence from the log, and returns
     /// the handle.
     pub async fn build(self) -> Result<Engine, EngineError> {
@@ -161,6 +171,8 @@ impl EngineBuilder {
         );
         let policy = self.policy;
         let seed = self.seed;
+        let cluster = self.cluster.clone();
+        let clustered = cluster.is_some();
         let driver = system
             .run(move || async move {
                 let (book, senders) = Book::load(
@@ -173,6 +185,7 @@ impl EngineBuilder {
                     timeout,
                     policy,
                     seed,
+                    cluster,
                     now,
                 )
                 .await?;
@@ -181,8 +194,13 @@ impl EngineBuilder {
                         SenderDesk::load(account.clone(), Arc::clone(&book_log), policy, seed, now)
                             .await?;
                     if let Some(ws) = desk.account().workspace_id().cloned() {
-                        let addr = actix::Actor::start(SenderActor::new(desk));
-                        book_registry.insert(account, ws, addr);
+                        if clustered {
+                            // Run only once its lease is ours (the first tick looks).
+                            book_registry.insert_elsewhere(account, ws);
+                        } else {
+                            let addr = actix::Actor::start(SenderActor::new(desk));
+                            book_registry.insert(account, ws, addr);
+                        }
                     }
                 }
                 let mut book = book;
@@ -223,6 +241,7 @@ impl EngineBuilder {
                 auth_base_url: self.auth_base_url,
                 deterministic_tokens: self.deterministic_tokens,
                 views: self.views,
+                clustered,
             }),
         })
     }

@@ -118,6 +118,7 @@ struct Inner {
     auth_base_url: String,
     deterministic_tokens: bool,
     views: Option<Arc<dyn plera_projections::ViewQueries>>,
+    clustered: bool,
 }
 
 /// The handle to a running engine. Cheap to clone; every clone talks to the same engine.
@@ -153,11 +154,16 @@ impl Engine {
         if !self.inner.registry.belongs_to(account, workspace) {
             return Err(EngineError::not_found("sender", account.as_str()));
         }
-        let addr = self
-            .inner
-            .registry
-            .get(account)
-            .ok_or_else(|| EngineError::not_found("sender", account.as_str()))?;
+        let Some(addr) = self.inner.registry.get(account) else {
+            // Another process runs it: the driver serves the message from the log.
+            return match self
+                .driver(DriverMsg::AskSender(account.clone(), msg))
+                .await?
+            {
+                DriverReply::Sender(reply) => Ok(reply),
+                _ => Err(EngineError::SystemDown),
+            };
+        };
         match addr.send(msg.clone()).await {
             Ok(reply) => reply,
             Err(_) => {
@@ -327,6 +333,11 @@ impl Engine {
         account: AccountId,
         workspace: WorkspaceId,
     ) -> Result<(), EngineError> {
+        if self.inner.clustered {
+            // Whichever process has room takes its lease at its next tick.
+            self.inner.registry.insert_elsewhere(account, workspace);
+            return Ok(());
+        }
         let log = Arc::clone(&self.inner.log);
         let policy = self.inner.policy;
         let seed = self.inner.seed;

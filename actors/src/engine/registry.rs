@@ -5,7 +5,9 @@ use std::sync::{Arc, RwLock};
 
 use crate::sender::SenderActor;
 
-type Entries = BTreeMap<AccountId, (WorkspaceId, Addr<SenderActor>)>;
+/// Per sender: its workspace, and its actor when this process runs it (with several engine
+/// processes, only the senders it holds the lease of).
+type Entries = BTreeMap<AccountId, (WorkspaceId, Option<Addr<SenderActor>>)>;
 
 /// Where each sender's actor lives, and which workspace it belongs to.
 #[derive(Clone, Default)]
@@ -16,7 +18,7 @@ pub struct Registry {
 impl Registry {
     /// The actor of a sender.
     pub fn get(&self, account: &AccountId) -> Option<Addr<SenderActor>> {
-        self.read().get(account).map(|(_, a)| a.clone())
+        self.read().get(account).and_then(|(_, a)| a.clone())
     }
 
     /// Whether `account` is a sender of `workspace`.
@@ -31,7 +33,20 @@ impl Registry {
         self.inner
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(account, (workspace, addr));
+            .insert(account, (workspace, Some(addr)));
+    }
+
+    /// Registers a sender another process runs (or none yet): known, without an actor here.
+    pub fn insert_elsewhere(&self, account: AccountId, workspace: WorkspaceId) {
+        self.inner
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(account, (workspace, None));
+    }
+
+    /// Whether `account` is known at all.
+    pub fn knows(&self, account: &AccountId) -> bool {
+        self.read().contains_key(account)
     }
 
     /// Every sender, with its workspace.

@@ -69,6 +69,13 @@ pub enum SenderMsg {
         /// Now, for today's usage.
         now: DateTime<Utc>,
     },
+    /// Another process appended to this sender up to `sequence`: read it if not seen yet.
+    CatchUp {
+        /// The stored sequence seen in the log.
+        sequence: u64,
+        /// Now.
+        now: DateTime<Utc>,
+    },
     /// Stop this actor (its state is all in the log: the next use re-spawns it from there).
     Retire {
         /// Now.
@@ -87,6 +94,7 @@ impl SenderMsg {
             | SenderMsg::Report { at, .. }
             | SenderMsg::Warning { at, .. } => *at,
             SenderMsg::Command(cmd) => command_at(cmd),
+            SenderMsg::CatchUp { now, .. } => *now,
         }
     }
 }
@@ -136,42 +144,7 @@ impl Handler<SenderMsg> for SenderActor {
             return AtomicResponse::new(Box::pin(actix::fut::ready(Err(EngineError::SystemDown))));
         };
         let work = async move {
-            let result = match msg {
-                SenderMsg::Offer { now, candidates } => {
-                    desk.offer(now, candidates).await.map(SenderReply::Slots)
-                }
-                SenderMsg::Release { action, at } => {
-                    desk.release(action, at);
-                    Ok(SenderReply::Done)
-                }
-                SenderMsg::Report { report, at } => {
-                    desk.report(report, at).await.map(|_| SenderReply::Done)
-                }
-                SenderMsg::Warning {
-                    kind,
-                    at,
-                    observed_at,
-                } => {
-                    let stale = kind == WarningKind::SessionExpired
-                        && desk
-                            .account()
-                            .session_since()
-                            .is_some_and(|since| since > observed_at);
-                    if stale {
-                        Ok(SenderReply::Done)
-                    } else {
-                        desk.record_warning(kind, None, at)
-                            .await
-                            .map(|_| SenderReply::Done)
-                    }
-                }
-                SenderMsg::Command(cmd) => desk.execute(cmd).await.map(SenderReply::Events),
-                SenderMsg::Snapshot { now } => Ok(SenderReply::Snapshot(
-                    Box::new(desk.account().clone()),
-                    desk.usage(now),
-                )),
-                SenderMsg::Retire { .. } => Ok(SenderReply::Done),
-            };
+            let result = serve(&mut desk, msg).await;
             (desk, result)
         };
         AtomicResponse::new(Box::pin(actix::fut::wrap_future::<_, Self>(work).map(
@@ -180,5 +153,51 @@ impl Handler<SenderMsg> for SenderActor {
                 result
             },
         )))
+    }
+}
+
+/// Handles one message on a desk: the actor's work, and the driver's for a sender that another
+/// process owns (a desk loaded for the one command, then dropped).
+pub(crate) async fn serve(desk: &mut SenderDesk, msg: SenderMsg) -> Result<SenderReply, EngineError> {
+    match msg {
+        SenderMsg::Offer { now, candidates } => {
+            desk.offer(now, candidates).await.map(SenderReply::Slots)
+        }
+        SenderMsg::Release { action, at } => {
+            desk.release(action, at);
+            Ok(SenderReply::Done)
+        }
+        SenderMsg::Report { report, at } => {
+            desk.report(report, at).await.map(|_| SenderReply::Done)
+        }
+        SenderMsg::Warning {
+            kind,
+            at,
+            observed_at,
+        } => {
+            let stale = kind == WarningKind::SessionExpired
+                && desk
+                    .account()
+                    .session_since()
+                    .is_some_and(|since| since > observed_at);
+            if stale {
+                Ok(SenderReply::Done)
+            } else {
+                desk.record_warning(kind, None, at)
+                    .await
+                    .map(|_| SenderReply::Done)
+            }
+        }
+        SenderMsg::Command(cmd) => desk.execute(cmd).await.map(SenderReply::Events),
+        SenderMsg::Snapshot { now } => Ok(SenderReply::Snapshot(
+            Box::new(desk.account().clone()),
+            desk.usage(now),
+        )),
+        SenderMsg::Retire { .. } => Ok(SenderReply::Done),
+        SenderMsg::CatchUp { sequence, .. } => desk
+            .catch_up(sequence)
+            .await
+            .map(|_| SenderReply::Done)
+            .map_err(EngineError::Store),
     }
 }

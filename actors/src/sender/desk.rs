@@ -231,6 +231,15 @@ impl SenderDesk {
         }))
     }
 
+    /// Reads what other processes appended to this sender, when its stored sequence is past
+    /// ours (our own appends are already applied).
+    pub async fn catch_up(&mut self, sequence: u64) -> Result<(), StoreError> {
+        if sequence > self.sender.version {
+            self.reload().await?;
+        }
+        Ok(())
+    }
+
     async fn reload(&mut self) -> Result<(), StoreError> {
         let mut sender = Tracked::<SenderAccount>::default();
         for stored in self.log.load(SenderAccount_TYPE, self.id.as_str()).await? {

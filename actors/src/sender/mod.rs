@@ -4,5 +4,6 @@
 mod actor;
 mod desk;
 
+pub(crate) use actor::serve;
 pub use actor::{SenderActor, SenderMsg, SenderReply};
 pub use desk::{SenderCard, SenderDesk, SlotAnswer, SlotCandidate, SlotGrant, StepReport};

@@ -1,10 +1,13 @@
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use plera_domain::ids::AccountId;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{sender_action_of, EventLog, NewEvent, SenderAction, StoreError, StoredEvent};
+use super::{
+    sender_action_of, EventLog, Fence, Lease, LeaseStore, NewEvent, SenderAction, StoreError,
+    StoredEvent,
+};
 
 /// An event log in memory: the reference behaviour for tests; lost with the process.
 #[derive(Default)]
@@ -17,6 +20,7 @@ struct Inner {
     events: Vec<StoredEvent>,
     last_sequence: HashMap<(String, String), u64>,
     fail_next: usize,
+    leases: HashMap<String, Lease>,
 }
 
 impl MemoryEventLog {
@@ -45,7 +49,26 @@ impl MemoryEventLog {
 #[async_trait]
 impl EventLog for MemoryEventLog {
     async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
+        self.append_fenced(events, &[]).await
+    }
+
+    async fn append_fenced(
+        &self,
+        events: Vec<NewEvent>,
+        fences: &[Fence],
+    ) -> Result<(), StoreError> {
         let mut inner = self.lock();
+        for f in fences {
+            let held = inner
+                .leases
+                .get(&f.resource)
+                .is_some_and(|l| l.owner == f.owner && l.token == f.token);
+            if !held {
+                return Err(StoreError::LeaseLost {
+                    resource: f.resource.clone(),
+                });
+            }
+        }
         if inner.fail_next > 0 {
             inner.fail_next -= 1;
             return Err(StoreError::Backend("injected failure".into()));
@@ -117,6 +140,77 @@ impl EventLog for MemoryEventLog {
             .filter_map(|e| sender_action_of(&e.event_type, &e.payload))
             .filter(|a| &a.account_id == account && a.at >= since)
             .collect())
+    }
+}
+
+#[async_trait]
+impl LeaseStore for MemoryEventLog {
+    async fn acquire(
+        &self,
+        resource: &str,
+        owner: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut inner = self.lock();
+        let token = match inner.leases.get(resource) {
+            Some(l) if l.owner == owner => l.token,
+            Some(l) if l.expires_at > now => return Ok(None),
+            Some(l) => l.token + 1,
+            None => 1,
+        };
+        inner.leases.insert(
+            resource.to_string(),
+            Lease {
+                resource: resource.to_string(),
+                owner: owner.to_string(),
+                token,
+                expires_at: now + ttl,
+            },
+        );
+        Ok(Some(token))
+    }
+
+    async fn renew(
+        &self,
+        resource: &str,
+        owner: &str,
+        token: u64,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.leases.get_mut(resource) {
+            Some(l) if l.owner == owner && l.token == token => {
+                l.expires_at = now + ttl;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn release(&self, resource: &str, owner: &str, token: u64) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if let Some(l) = inner.leases.get_mut(resource) {
+            if l.owner == owner && l.token == token {
+                // The row stays, ownerless and lapsed: the next owner's token is still greater.
+                l.owner.clear();
+                l.expires_at = DateTime::<Utc>::MIN_UTC;
+            }
+        }
+        Ok(())
+    }
+
+    async fn live(&self, prefix: &str, now: DateTime<Utc>) -> Result<Vec<Lease>, StoreError> {
+        let inner = self.lock();
+        let mut out: Vec<Lease> = inner
+            .leases
+            .values()
+            .filter(|l| l.resource.starts_with(prefix) && l.expires_at > now)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| a.resource.cmp(&b.resource));
+        Ok(out)
     }
 }
 

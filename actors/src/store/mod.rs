@@ -5,9 +5,13 @@
 //! export, projections) sees. Appends are atomic across aggregates, so one commit can carry the
 //! events of many leads (group commit) with optimistic concurrency per aggregate.
 
+mod fenced;
+mod lease;
 mod memory;
 mod record;
 
+pub use fenced::FencedLog;
+pub use lease::{node_resource, sender_resource, Fence, Lease, LeaseStore};
 pub use memory::MemoryEventLog;
 pub use record::{decode, Tracked};
 
@@ -68,6 +72,13 @@ pub enum StoreError {
     /// The database failed; nothing of the append was written.
     #[error("event store failure: {0}")]
     Backend(String),
+    /// The append carried a fence whose lease moved to another process (or lapsed and was
+    /// taken): nothing was written, and this process no longer owns the resource.
+    #[error("lease on {resource} lost")]
+    LeaseLost {
+        /// The resource (`sender:<id>`).
+        resource: String,
+    },
     /// A stored event could not be read back as the type it claims to be.
     #[error("stored event at position {position} is unreadable: {reason}")]
     Corrupt {
@@ -95,6 +106,23 @@ pub trait EventLog: Send + Sync + 'static {
     /// Appends `events` atomically: all or nothing. For each aggregate the first new event's
     /// sequence must directly follow the stored last one, else [`StoreError::Conflict`].
     async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError>;
+
+    /// [`append`](Self::append), written only if every fence's lease is still its owner's with
+    /// its token, checked in the same transaction ([`StoreError::LeaseLost`] otherwise). A store
+    /// without a lease table takes only unfenced appends.
+    async fn append_fenced(
+        &self,
+        events: Vec<NewEvent>,
+        fences: &[Fence],
+    ) -> Result<(), StoreError> {
+        if fences.is_empty() {
+            self.append(events).await
+        } else {
+            Err(StoreError::Backend(
+                "this event store keeps no leases: run several engines on PostgreSQL".into(),
+            ))
+        }
+    }
 
     /// Up to `limit` events with position greater than `after`, in position order. A reader
     /// that follows positions never skips an event, even with concurrent writers.

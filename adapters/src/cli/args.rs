@@ -90,6 +90,13 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=10_000))]
     pub crashes: u32,
 
+    /// Engine instances sharing the database, each with its own actor system and connections;
+    /// senders are spread over them by leases. More than one needs PostgreSQL (`--db
+    /// postgres://...`). With `--crashes`, a crash kills one node, which stays down for a while
+    /// (its senders move to the others once their leases lapse) and then rejoins.
+    #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub nodes: u32,
+
     /// Write the simulated provider's record of every action it really performed to PATH, as
     /// JSON lines { at, account_id, lead_id, action, key, ... }.
     #[arg(long, value_name = "PATH")]

@@ -63,6 +63,7 @@ pub async fn run(url: &str, args: &SimulateArgs, out: Output) -> Result<Finished
         },
         faults: args.faults,
         crashes: args.crashes,
+        nodes: args.nodes,
         start: default_start(),
     };
     let start = options.start;

@@ -32,6 +32,9 @@ pub struct SimulationOptions {
     pub faults: f64,
     /// How many times the engine crashes and is rebuilt from the log.
     pub crashes: u32,
+    /// How many engine instances share the database (each with its own actix system and
+    /// connections; more than one needs PostgreSQL). A crash takes one down for a while.
+    pub nodes: u32,
     /// When the simulated world starts.
     pub start: DateTime<Utc>,
 }
@@ -44,6 +47,7 @@ impl SimulationOptions {
             size,
             faults: 0.0,
             crashes: 0,
+            nodes: 1,
             start: default_start(),
         }
     }
@@ -78,6 +82,9 @@ pub enum SimulationError {
     /// start, a notification the webhook endpoint did not take).
     #[error("edge: {0}")]
     Edge(String),
+    /// Several engine instances were asked for on a store without leases, or over HTTP.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// Runs the simulation into `store` (opened from `url`, which a crash reopens). `progress` is

@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use plera_actors::driver::CrashPoints;
+use plera_actors::driver::ClusterConfig;
 use plera_actors::{
     CampaignSpec, Engine, EngineError, EnrollOptions, LeadDirectory, LeadSpec, MemoryLeadDirectory,
     SenderSettings, SequentialIds, VirtualClock,
@@ -38,6 +39,24 @@ const MAX_ROUNDS_AT_ONE_INSTANT: u32 = 10_000;
 
 /// How long LinkedIn's restriction lasts, as the simulated user knows it (sandbox default).
 const RESTRICTION: Duration = Duration::days(7);
+
+/// How long a simulated node's lease lasts unrenewed (virtual time): how long a dead node's
+/// senders wait for another node.
+const LEASE_TTL: Duration = Duration::minutes(15);
+
+/// How often a simulated node renews its leases and looks at its share of the senders.
+const LEASE_RENEWAL: Duration = Duration::minutes(5);
+
+/// One engine instance of a simulation: up, or down until it rejoins.
+struct Node {
+    engine: Option<Engine>,
+    /// Its own connections (a separate process would have its own pool).
+    store: Store,
+    down_until: Option<DateTime<Utc>>,
+    /// How many times it was (re)built: part of its lease name, so a rejoined node never holds
+    /// its previous life's leases.
+    lives: u32,
+}
 
 /// What the simulated users do, besides what the engine does by itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -83,7 +102,9 @@ pub(super) struct Run<'p> {
     views_day: i64,
     /// When the provider's listings were last polled (the fallback for dropped notifications).
     last_poll: DateTime<Utc>,
-    engine: Engine,
+    nodes: Vec<Node>,
+    /// Which live node the next API call goes to (round robin).
+    api_turn: usize,
     world: SandboxWorld,
     clock: Arc<VirtualClock>,
     directory: Arc<dyn LeadDirectory>,
@@ -127,24 +148,48 @@ impl<'p> Run<'p> {
         ));
         let directory: Arc<dyn LeadDirectory> = Arc::new(MemoryLeadDirectory::default());
         let ids = Arc::new(SequentialIds::default());
+        if options.nodes > 1 && store.leases().is_none() {
+            return Err(SimulationError::Unsupported(
+                "several nodes share a database through its leases: use PostgreSQL".into(),
+            ));
+        }
         edges.open(&world, &clock, &scenario).await?;
-        let engine = match build(
-            options.size.seed,
-            &store,
-            edges.as_mut(),
-            &clock,
-            &directory,
-            &ids,
-            crashes.clone(),
-        )
-        .await
-        {
-            Ok(engine) => engine,
-            Err(e) => {
-                edges.close().await;
-                return Err(e);
+        let mut nodes = Vec::new();
+        for i in 0..options.nodes.max(1) {
+            let node_store = if i == 0 {
+                store.clone()
+            } else {
+                open_store(url).await?
+            };
+            let built = build(
+                options.size.seed,
+                &node_store,
+                edges.as_mut(),
+                &clock,
+                &directory,
+                &ids,
+                crashes.clone(),
+                cluster_config(&options, &node_store, i as usize, 0),
+            )
+            .await;
+            match built {
+                Ok(engine) => nodes.push(Node {
+                    engine: Some(engine),
+                    store: node_store,
+                    down_until: None,
+                    lives: 1,
+                }),
+                Err(e) => {
+                    for n in nodes {
+                        if let Some(engine) = n.engine {
+                            engine.shutdown().await;
+                        }
+                    }
+                    edges.close().await;
+                    return Err(e);
+                }
             }
-        };
+        }
         let mut agenda = BTreeSet::new();
         for (i, at) in scenario.waves.iter().enumerate() {
             agenda.insert((*at, UserAction::Enroll(i)));
@@ -163,7 +208,8 @@ impl<'p> Run<'p> {
             views,
             views_day: 0,
             last_poll: start,
-            engine,
+            nodes,
+            api_turn: 0,
             world,
             clock,
             directory,
@@ -180,7 +226,7 @@ impl<'p> Run<'p> {
             edges,
         };
         if let Err(e) = run.set_up().await {
-            run.engine.clone().shutdown().await;
+            run.shutdown_all().await;
             run.edges.close().await;
             return Err(e);
         }
@@ -191,25 +237,25 @@ impl<'p> Run<'p> {
     /// the world.
     async fn set_up(&mut self) -> Result<(), SimulationError> {
         let ws = self.scenario.workspace.clone();
-        for plan in &self.scenario.senders {
-            let link = self
-                .engine
+        for plan in self.scenario.senders.clone() {
+            let engine = self.api()?;
+            let link = engine
                 .start_connection(&ws, &owner(&plan.first_name), None)
                 .await?;
             let provider = ProviderAccountId::new(plan.provider_id.clone());
-            let account = self
-                .engine
-                .complete_connection(&link.state, &provider, settings(plan))
+            let account = engine
+                .complete_connection(&link.state, &provider, settings(&plan))
                 .await?;
             self.edges
                 .account_connected(account.clone(), provider, plan.tier, plan.timezone);
             self.accounts.push(account);
         }
+        let engine = self.api()?;
         for (mailbox, address) in &self.scenario.mailboxes {
-            self.engine.register_mailbox(&ws, mailbox, address).await?;
+            engine.register_mailbox(&ws, mailbox, address).await?;
         }
         for plan in &self.scenario.campaigns {
-            self.engine
+            engine
                 .create_campaign(
                     &ws,
                     CampaignSpec {
@@ -249,7 +295,7 @@ impl<'p> Run<'p> {
     /// Runs to the end of the simulated period and stops the engine.
     pub(super) async fn finish(mut self) -> Result<SimulationOutcome, SimulationError> {
         let result = self.run_to_end().await;
-        self.engine.clone().shutdown().await;
+        self.shutdown_all().await;
         self.edges.close().await;
         result?;
         Ok(SimulationOutcome {
@@ -285,16 +331,34 @@ impl<'p> Run<'p> {
                 self.ingest(event).await?;
             }
             self.poll(now).await?;
-            match self.engine.tick().await {
-                Ok(_) => {}
-                Err(EngineError::Crashed) => {
-                    self.restart().await?;
+            self.revive_nodes(now).await?;
+            let mut crashed = false;
+            for i in 0..self.nodes.len() {
+                let Some(engine) = self.nodes[i].engine.clone() else {
                     continue;
+                };
+                match engine.tick().await {
+                    Ok(_) => {}
+                    Err(EngineError::Crashed) => {
+                        self.restart(i).await?;
+                        crashed = true;
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => return Err(e.into()),
+            }
+            if crashed {
+                continue;
+            }
+            let mut next_node = None;
+            for node in &self.nodes {
+                let due = match &node.engine {
+                    Some(engine) => engine.next_due().await?,
+                    None => node.down_until,
+                };
+                next_node = [next_node, due].into_iter().flatten().min();
             }
             let next = [
-                self.engine.next_due().await?,
+                next_node,
                 self.world.next_notification_at(),
                 self.agenda.first().map(|(at, _)| *at),
                 Some(self.last_poll + POLL_EVERY),
@@ -370,21 +434,22 @@ impl<'p> Run<'p> {
 
     async fn enroll_wave(&mut self, wave: usize) -> Result<(), SimulationError> {
         let ws = self.scenario.workspace.clone();
-        let leads: Vec<&LeadPlan> = self
+        let leads: Vec<LeadPlan> = self
             .scenario
             .leads
             .iter()
             .filter(|l| l.wave == wave)
+            .cloned()
             .collect();
         tracing::debug!(wave, leads = leads.len(), "enrollment wave");
-        for (c, campaign) in self.scenario.campaigns.iter().enumerate() {
+        for (c, campaign) in self.scenario.campaigns.clone().iter().enumerate() {
             let specs: Vec<LeadSpec> = leads
                 .iter()
                 .filter(|l| l.campaign == c)
                 .map(|l| self.spec(l))
                 .collect();
             if !specs.is_empty() {
-                self.engine
+                self.api()?
                     .enroll_many(&ws, &campaign.id, specs, EnrollOptions::default())
                     .await?;
             }
@@ -394,12 +459,12 @@ impl<'p> Run<'p> {
             let Some(second) = lead.second_campaign else {
                 continue;
             };
-            let campaign = &self.scenario.campaigns[second];
-            let mut spec = self.spec(lead);
+            let campaign = self.scenario.campaigns[second].clone();
+            let mut spec = self.spec(&lead);
             spec.sender = None;
             spec.connection_degree = ConnectionDegree::Second;
             match self
-                .engine
+                .api()?
                 .enroll(&ws, &campaign.id, spec, EnrollOptions::default())
                 .await
             {
@@ -439,8 +504,10 @@ impl<'p> Run<'p> {
             } => Some((account.clone(), *at)),
             _ => None,
         };
+        // Any live node takes it; the lead's sender may run on another (the log carries it there).
+        let engine = self.api()?;
         self.edges
-            .deliver(&self.engine, &self.scenario.workspace, event)
+            .deliver(&engine, &self.scenario.workspace, event)
             .await?;
         if let Some((account, at)) = expired {
             if let Some(i) = self.accounts.iter().position(|a| *a == account) {
@@ -466,13 +533,12 @@ impl<'p> Run<'p> {
         let ws = self.scenario.workspace.clone();
         let account = self.accounts[i].clone();
         let plan = self.scenario.senders[i].clone();
-        let link = self
-            .engine
+        let engine = self.api()?;
+        let link = engine
             .start_connection(&ws, &owner(&plan.first_name), Some(&account))
             .await?;
         self.edges.session_renewed(&account)?;
-        match self
-            .engine
+        match engine
             .complete_connection(
                 &link.state,
                 &ProviderAccountId::new(plan.provider_id.clone()),
@@ -494,7 +560,8 @@ impl<'p> Run<'p> {
     async fn daily_check(&mut self, now: DateTime<Utc>) -> Result<(), SimulationError> {
         let ws = self.scenario.workspace.clone();
         for (i, account) in self.accounts.clone().into_iter().enumerate() {
-            let view = self.engine.sender_status(&ws, &account).await?;
+            let engine = self.api()?;
+            let view = engine.sender_status(&ws, &account).await?;
             // The engine may have learnt of an expiry from a refused send before (or without)
             // the provider's notice: the user sees it on the dashboard and reconnects.
             if view.status == SenderStatus::NeedsReconnect {
@@ -506,7 +573,7 @@ impl<'p> Run<'p> {
                 (view.status, since)
             {
                 if since + RESTRICTION <= now {
-                    self.engine.resume_sender(&ws, &account).await?;
+                    engine.resume_sender(&ws, &account).await?;
                     self.resumed += 1;
                     tracing::info!(%account, "restriction over: sender resumed");
                 }
@@ -532,31 +599,116 @@ impl<'p> Run<'p> {
         // Dropped here, finished or not.
     }
 
-    /// Drops the engine as a crash would, reopens the store and rebuilds from the log. The crash
-    /// also cuts a projection catch-up in the middle of its batch: the views' transaction is
-    /// dropped unfinished, and the next catch-up must apply that batch exactly once.
-    async fn restart(&mut self) -> Result<(), SimulationError> {
+    /// Drops node `i`'s engine as a crash would. Alone, it is rebuilt from the log at once (on
+    /// a reopened store); with others, it stays down for a while (its senders wait for their
+    /// leases to lapse and move to the live nodes) and rejoins later. The crash also cuts a
+    /// projection catch-up in the middle of its batch: the views' transaction is dropped
+    /// unfinished, and the next catch-up must apply that batch exactly once.
+    async fn restart(&mut self, i: usize) -> Result<(), SimulationError> {
         self.crash_views_mid_batch().await;
-        self.engine.clone().shutdown().await;
-        if !is_memory_url(&self.url) {
-            self.store.close().await;
-            self.store = open_store(&self.url).await?;
-            self.views = Views::new(&self.store);
+        if let Some(engine) = self.nodes[i].engine.take() {
+            engine.shutdown().await;
         }
-        self.engine = build(
+        self.restarts += 1;
+        let live = self.nodes.iter().filter(|n| n.engine.is_some()).count();
+        let now = self.clock.now();
+        if live == 0 {
+            // Never all down: the last one comes back at once, as a lone engine does.
+            self.rebuild(i).await?;
+            tracing::info!(at = %now, node = i, "engine rebuilt from the log after a crash");
+        } else {
+            let draw = mix(
+                self.options.size.seed,
+                &["node-down", &i.to_string(), &self.restarts.to_string()],
+            );
+            let down = Duration::minutes(30 + (draw % 210) as i64);
+            self.nodes[i].down_until = Some(now + down);
+            tracing::info!(at = %now, node = i, until = %(now + down), "node killed");
+        }
+        Ok(())
+    }
+
+    /// Rebuilds node `i` from the log on a reopened store.
+    async fn rebuild(&mut self, i: usize) -> Result<(), SimulationError> {
+        if !is_memory_url(&self.url) {
+            self.nodes[i].store.close().await;
+            self.nodes[i].store = open_store(&self.url).await?;
+            if i == 0 {
+                self.store = self.nodes[0].store.clone();
+                self.views = Views::new(&self.store);
+            }
+        }
+        let lives = self.nodes[i].lives;
+        let cluster = cluster_config(&self.options, &self.nodes[i].store, i, lives);
+        let engine = build(
             self.options.size.seed,
-            &self.store,
+            &self.nodes[i].store,
             self.edges.as_mut(),
             &self.clock,
             &self.directory,
             &self.ids,
             self.crashes.clone(),
+            cluster,
         )
         .await?;
-        self.restarts += 1;
-        tracing::info!(at = %self.clock.now(), "engine rebuilt from the log after a crash");
+        let node = &mut self.nodes[i];
+        node.engine = Some(engine);
+        node.down_until = None;
+        node.lives += 1;
         Ok(())
     }
+
+    /// Brings back the nodes whose time down is over.
+    async fn revive_nodes(&mut self, now: DateTime<Utc>) -> Result<(), SimulationError> {
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].engine.is_none() && self.nodes[i].down_until.is_some_and(|t| t <= now)
+            {
+                self.rebuild(i).await?;
+                tracing::info!(at = %now, node = i, "node rejoined");
+            }
+        }
+        Ok(())
+    }
+
+    /// The live node the next API call goes to: round robin, so commands and notifications
+    /// land on nodes that do not run the sender concerned.
+    fn api(&mut self) -> Result<Engine, SimulationError> {
+        let n = self.nodes.len();
+        for k in 0..n {
+            let i = (self.api_turn + k) % n;
+            if let Some(engine) = &self.nodes[i].engine {
+                self.api_turn = i + 1;
+                return Ok(engine.clone());
+            }
+        }
+        Err(SimulationError::Engine(EngineError::SystemDown))
+    }
+
+    async fn shutdown_all(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(engine) = node.engine.take() {
+                engine.shutdown().await;
+            }
+        }
+    }
+}
+
+/// Node `i`'s part in a cluster (`None` when it runs alone).
+fn cluster_config(
+    options: &SimulationOptions,
+    store: &Store,
+    i: usize,
+    lives: u32,
+) -> Option<ClusterConfig> {
+    if options.nodes <= 1 {
+        return None;
+    }
+    Some(ClusterConfig {
+        node: format!("node-{i}.{lives}"),
+        leases: store.leases()?,
+        ttl: LEASE_TTL,
+        renew_every: LEASE_RENEWAL,
+    })
 }
 
 fn refusal_kind(e: &EngineError) -> &'static str {
@@ -586,6 +738,7 @@ pub(crate) fn is_memory_url(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn build(
     seed: u64,
     store: &Store,
@@ -594,9 +747,14 @@ async fn build(
     directory: &Arc<dyn LeadDirectory>,
     ids: &Arc<SequentialIds>,
     crashes: Arc<dyn CrashPoints>,
+    cluster: Option<ClusterConfig>,
 ) -> Result<Engine, SimulationError> {
     let gateways = edges.gateways(store.event_log())?;
-    let engine = Engine::builder()
+    let mut builder = Engine::builder();
+    if let Some(cluster) = cluster {
+        builder = builder.cluster(cluster);
+    }
+    let engine = builder
         .event_log(store.event_log())
         .linkedin(gateways.linkedin)
         .email(gateways.email)

@@ -53,6 +53,14 @@ impl Store {
         }
     }
 
+    /// The lease table, where several engine processes can share the store (PostgreSQL).
+    pub fn leases(&self) -> Option<Arc<dyn plera_actors::store::LeaseStore>> {
+        match self {
+            Store::Sqlite(_) => None,
+            Store::Postgres(log) => Some(Arc::new(log.clone())),
+        }
+    }
+
     /// Closes every connection (a SQLite file is checkpointed); clones stop working too.
     pub async fn close(&self) {
         match self {

@@ -15,7 +15,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use plera_actors::store::{EventLog, NewEvent, SenderAction, StoreError, StoredEvent};
+use plera_actors::store::{
+    EventLog, Fence, Lease, LeaseStore, NewEvent, SenderAction, StoreError, StoredEvent,
+};
 use plera_domain::ids::AccountId;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::Connection;
@@ -106,12 +108,15 @@ impl PostgresEventLog {
         self.pool.close().await;
     }
 
-    async fn write(&self, events: &[NewEvent]) -> Result<(), WriteError> {
+    async fn write(&self, events: &[NewEvent], fences: &[Fence]) -> Result<(), WriteError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(APPEND_LOCK)
             .execute(&mut *tx)
             .await?;
+        if !fences.is_empty() {
+            check_fences(&mut tx, fences).await?;
+        }
         let last = self.last_sequences(&mut tx, events).await?;
         batch::check_sequences(events, &last)?;
         let last_position: i64 =
@@ -188,10 +193,18 @@ impl PostgresEventLog {
 #[async_trait]
 impl EventLog for PostgresEventLog {
     async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
+        self.append_fenced(events, &[]).await
+    }
+
+    async fn append_fenced(
+        &self,
+        events: Vec<NewEvent>,
+        fences: &[Fence],
+    ) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
         }
-        let outcome = self.write(&events).await;
+        let outcome = self.write(&events, fences).await;
         batch::settle(outcome, &events, &self.redact, || async {
             let mut conn = self
                 .pool
@@ -252,6 +265,118 @@ impl EventLog for PostgresEventLog {
         .await
         .map_err(|e| self.redact.backend(e))?;
         batch::sender_actions(records, account, since)
+    }
+}
+
+/// Refuses the append unless every fence's lease is still its owner's with its token. The rows
+/// stay share-locked until the append commits, so a takeover (an `UPDATE` of the row) waits for
+/// it: the new owner, reading the log after its takeover, sees this append or it never happens.
+async fn check_fences(conn: &mut PgConnection, fences: &[Fence]) -> Result<(), WriteError> {
+    let held: Vec<String> = sqlx::query_scalar(
+        "SELECT l.resource FROM leases l \
+         JOIN UNNEST($1::text[], $2::text[], $3::bigint[]) AS f(r, o, t) \
+           ON l.resource = f.r AND l.owner = f.o AND l.token = f.t \
+         FOR SHARE OF l",
+    )
+    .bind(column(fences, |f| f.resource.as_str()))
+    .bind(column(fences, |f| f.owner.as_str()))
+    .bind(column(fences, |f| clamp_i64(f.token)))
+    .fetch_all(&mut *conn)
+    .await?;
+    match fences.iter().find(|f| !held.contains(&f.resource)) {
+        Some(lost) => Err(WriteError::Store(StoreError::LeaseLost {
+            resource: lost.resource.clone(),
+        })),
+        None => Ok(()),
+    }
+}
+
+#[async_trait]
+impl LeaseStore for PostgresEventLog {
+    async fn acquire(
+        &self,
+        resource: &str,
+        owner: &str,
+        ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError> {
+        // One statement: free, lapsed or our own. The `UPDATE` waits for any append still
+        // holding the row (see `check_fences`).
+        let token: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO leases (resource, owner, token, expires_at) VALUES ($1, $2, 1, $3) \
+             ON CONFLICT (resource) DO UPDATE SET \
+               token = CASE WHEN leases.owner = EXCLUDED.owner THEN leases.token \
+                            ELSE leases.token + 1 END, \
+               owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at \
+             WHERE leases.owner = EXCLUDED.owner OR leases.expires_at <= $4 \
+             RETURNING token",
+        )
+        .bind(resource)
+        .bind(owner)
+        .bind(now + ttl)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.redact.backend(e))?;
+        Ok(token.and_then(|t| u64::try_from(t).ok()))
+    }
+
+    async fn renew(
+        &self,
+        resource: &str,
+        owner: &str,
+        token: u64,
+        ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE leases SET expires_at = $4 \
+             WHERE resource = $1 AND owner = $2 AND token = $3",
+        )
+        .bind(resource)
+        .bind(owner)
+        .bind(clamp_i64(token))
+        .bind(now + ttl)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.redact.backend(e))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release(&self, resource: &str, owner: &str, token: u64) -> Result<(), StoreError> {
+        // The row stays, ownerless and lapsed: the next owner's token is still greater.
+        sqlx::query(
+            "UPDATE leases SET owner = '', expires_at = '-infinity' \
+             WHERE resource = $1 AND owner = $2 AND token = $3",
+        )
+        .bind(resource)
+        .bind(owner)
+        .bind(clamp_i64(token))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.redact.backend(e))?;
+        Ok(())
+    }
+
+    async fn live(&self, prefix: &str, now: DateTime<Utc>) -> Result<Vec<Lease>, StoreError> {
+        let rows: Vec<(String, String, i64, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT resource, owner, token, expires_at FROM leases \
+             WHERE starts_with(resource, $1) AND expires_at > $2 ORDER BY resource",
+        )
+        .bind(prefix)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.redact.backend(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(resource, owner, token, expires_at)| Lease {
+                resource,
+                owner,
+                token: u64::try_from(token).unwrap_or(0),
+                expires_at,
+            })
+            .collect())
     }
 }
 
