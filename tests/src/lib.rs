@@ -4,6 +4,7 @@
 //! the sandbox's ledger and the log.
 
 mod checks;
+pub mod cluster_node;
 mod counting;
 mod store_kind;
 
