@@ -5,7 +5,9 @@
 //! stores keep beside the log.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use plera_actors::store::{EventLog, MemoryEventLog, NewEvent, StoreError, StoredEvent};
+use plera_actors::store::{
+    EventLog, Fence, LeaseStore, MemoryEventLog, NewEvent, StoreError, StoredEvent,
+};
 use plera_actors::{LeadDirectory, LeadProfile, MemoryLeadDirectory};
 use plera_adapters::store::{open_store, Store, StoreOpenError};
 use plera_domain::ids::{AccountId, LeadId, WorkspaceId};
@@ -1203,4 +1205,141 @@ async fn a_malformed_stored_profile_is_an_error_naming_the_lead(kind: Sql, place
         .expect_err("a malformed profile is an error");
     assert!(error.contains("l-bad"), "{error}");
     store.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leases (issue 10): the memory log and PostgreSQL keep them; SQLite runs one engine only.
+
+/// Runs one lease case against a fresh log that keeps leases.
+async fn leases<F, Fut>(backend: Backend, case: F)
+where
+    F: FnOnce(Arc<dyn EventLog>, Arc<dyn LeaseStore>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    match backend {
+        Backend::Memory => {
+            let log = Arc::new(MemoryEventLog::new());
+            case(log.clone(), log).await
+        }
+        Backend::Sql(kind) => {
+            in_place(kind, |place| async move {
+                let store = open_store(&place.url()).await.expect("open store");
+                let leases = store.leases().expect("this store keeps leases");
+                case(store.event_log(), leases).await;
+                store.close().await;
+            })
+            .await
+        }
+    }
+}
+
+macro_rules! lease_contract {
+    ($($case:ident),* $(,)?) => {$(
+        mod $case {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn memory() {
+                leases(Backend::Memory, super::$case).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                leases(Backend::Sql(Sql::Postgres), super::$case).await
+            }
+        }
+    )*};
+}
+
+lease_contract!(
+    a_lease_has_one_owner_and_a_new_token_per_owner,
+    a_fenced_append_fails_once_the_lease_moved,
+);
+
+async fn a_lease_has_one_owner_and_a_new_token_per_owner(
+    _log: Arc<dyn EventLog>,
+    leases: Arc<dyn LeaseStore>,
+) {
+    let ttl = Duration::minutes(10);
+    let r = "sender:acc-1";
+    assert_eq!(leases.acquire(r, "a", ttl, t0()).await.unwrap(), Some(1));
+    // Held and live: nobody else gets it; its owner keeps its token.
+    assert_eq!(leases.acquire(r, "b", ttl, t0()).await.unwrap(), None);
+    assert_eq!(leases.acquire(r, "a", ttl, t0()).await.unwrap(), Some(1));
+    let mine = [(r.to_string(), 1), ("sender:other".to_string(), 1)];
+    assert_eq!(
+        leases.renew("a", &mine, ttl, t0() + ttl / 2).await.unwrap(),
+        vec![r.to_string()]
+    );
+    assert!(leases
+        .renew("b", &mine, ttl, t0())
+        .await
+        .unwrap()
+        .is_empty());
+    let live = leases.live("sender:", t0() + ttl).await.unwrap();
+    assert_eq!(live.len(), 1);
+    assert_eq!((live[0].owner.as_str(), live[0].token), ("a", 1));
+    // Lapsed: taken by another owner with a greater token; the old owner cannot renew.
+    let later = t0() + ttl * 2;
+    assert!(leases.live("sender:", later).await.unwrap().is_empty());
+    assert_eq!(leases.acquire(r, "b", ttl, later).await.unwrap(), Some(2));
+    assert!(leases
+        .renew("a", &mine, ttl, later)
+        .await
+        .unwrap()
+        .is_empty());
+    // Released: free at once, and the next owner's token is greater still.
+    leases.release(r, "a", 1).await.unwrap();
+    assert_eq!(leases.acquire(r, "c", ttl, later).await.unwrap(), None);
+    leases.release(r, "b", 2).await.unwrap();
+    assert_eq!(leases.acquire(r, "b", ttl, later).await.unwrap(), Some(3));
+    assert_eq!(leases.live("node:", later).await.unwrap(), vec![]);
+}
+
+async fn a_fenced_append_fails_once_the_lease_moved(
+    log: Arc<dyn EventLog>,
+    leases: Arc<dyn LeaseStore>,
+) {
+    let ttl = Duration::minutes(10);
+    let r = "sender:acc-1";
+    let token = leases.acquire(r, "a", ttl, t0()).await.unwrap().unwrap();
+    let fence = |owner: &str, token: u64| Fence {
+        resource: r.into(),
+        owner: owner.into(),
+        token,
+    };
+    log.append_fenced(vec![ev("x", 1)], &[fence("a", token)])
+        .await
+        .expect("the owner writes");
+    // A process paused past its lease: another took it, the paused one's append is refused.
+    let taken = leases
+        .acquire(r, "b", ttl, t0() + ttl * 2)
+        .await
+        .unwrap()
+        .unwrap();
+    let stale = log
+        .append_fenced(vec![ev("x", 2), ev("y", 1)], &[fence("a", token)])
+        .await;
+    assert!(
+        matches!(&stale, Err(StoreError::LeaseLost { resource }) if resource == r),
+        "{stale:?}"
+    );
+    // Nothing of it was written; the new owner's append goes through.
+    assert_eq!(everything(log.as_ref()).await.len(), 1);
+    log.append_fenced(vec![ev("x", 2)], &[fence("b", taken)])
+        .await
+        .expect("the new owner writes");
+    // A fence on a resource nobody holds refuses too.
+    let unknown = log
+        .append_fenced(
+            vec![ev("z", 1)],
+            &[Fence {
+                resource: "sender:nobody".into(),
+                owner: "b".into(),
+                token: 1,
+            }],
+        )
+        .await;
+    assert!(matches!(unknown, Err(StoreError::LeaseLost { .. })));
+    assert_eq!(everything(log.as_ref()).await.len(), 2);
 }

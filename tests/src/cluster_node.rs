@@ -9,8 +9,8 @@ use plera_actors::driver::ClusterConfig;
 use plera_actors::Engine;
 use plera_adapters::store::{open_store, Store};
 use plera_domain::ports::{
-    Clock, EmailGateway, EmailReceipt, EmailRequest, GatewayError, GatewayErrorKind, InviteReceipt, InviteRequest,
-    LinkedInGateway, MessageReceipt, MessageRequest, StepKey,
+    Clock, EmailGateway, EmailReceipt, EmailRequest, GatewayError, GatewayErrorKind, InviteReceipt,
+    InviteRequest, LinkedInGateway, MessageReceipt, MessageRequest, StepKey,
 };
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -131,7 +131,9 @@ impl LinkedInGateway for PgLedger {
 #[async_trait]
 impl EmailGateway for PgLedger {
     async fn send_email(&self, r: EmailRequest) -> Result<EmailReceipt, GatewayError> {
-        let at = self.record(&r.key, r.mailbox.as_str(), &r.to, "email").await?;
+        let at = self
+            .record(&r.key, r.mailbox.as_str(), &r.to, "email")
+            .await?;
         Ok(EmailReceipt {
             message_id: r.key.to_string(),
             at,

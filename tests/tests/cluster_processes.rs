@@ -194,7 +194,10 @@ async fn a_node_killed_with_sigkill_hands_its_senders_over_and_nothing_is_sent_t
         .iter()
         .filter(|(_, account, _, at)| a_senders.contains(account) && *at > killed_at)
         .count();
-    assert!(taken_over > 0, "no action for node A's senders after the kill");
+    assert!(
+        taken_over > 0,
+        "no action for node A's senders after the kill"
+    );
 
     // Nothing performed twice; no sender over its daily invites.
     let mut keys = BTreeSet::new();
@@ -202,13 +205,17 @@ async fn a_node_killed_with_sigkill_hands_its_senders_over_and_nothing_is_sent_t
     for (key, account, action, at) in &sent {
         assert!(keys.insert(key.clone()), "{key} performed twice");
         if action == "invite" {
-            *per_day.entry((account.clone(), at.date_naive())).or_default() += 1;
+            *per_day
+                .entry((account.clone(), at.date_naive()))
+                .or_default() += 1;
         }
     }
     for ((account, day), n) in &per_day {
         assert!(*n <= DAILY_INVITES, "{account} sent {n} invites on {day}");
     }
-    assert!(senders.iter().all(|s| per_day.keys().any(|(a, _)| a == s.as_str())));
+    assert!(senders
+        .iter()
+        .all(|s| per_day.keys().any(|(a, _)| a == s.as_str())));
 
     // And the log itself passes the audit (invariants of DESIGN §5).
     let report = audit_log(store.event_log().as_ref(), None)
@@ -235,7 +242,10 @@ async fn a_node_killed_with_sigkill_hands_its_senders_over_and_nothing_is_sent_t
         })
         .collect();
     for key in &keys {
-        assert!(started_keys.contains(key), "{key} performed without StepStarted");
+        assert!(
+            started_keys.contains(key),
+            "{key} performed without StepStarted"
+        );
     }
     store.close().await;
 }

@@ -267,9 +267,10 @@ async fn run(book: &mut Book, msg: DriverMsg) -> Result<DriverReply, EngineError
                 .unwrap_or_default();
             Ok(DriverReply::Sequences(list))
         }
-        DriverMsg::AskSender(account, msg) => {
-            book.ask_sender(&account, msg).await.map(DriverReply::Sender)
-        }
+        DriverMsg::AskSender(account, msg) => book
+            .ask_sender(&account, msg)
+            .await
+            .map(DriverReply::Sender),
         DriverMsg::Mailbox(workspace, mailbox) => Ok(DriverReply::Mailbox(
             book.mailbox_address(&workspace, &mailbox),
         )),

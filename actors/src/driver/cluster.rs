@@ -58,6 +58,8 @@ pub(crate) struct Membership {
     pub(crate) next_renewal: Option<DateTime<Utc>>,
     /// The latest instant a message or tick brought (for messages that carry none).
     pub(crate) last_seen: Option<DateTime<Utc>>,
+    /// The token of this process's own lease (it says the process is alive), once taken.
+    pub(crate) node_token: Option<u64>,
 }
 
 impl Membership {
@@ -68,6 +70,7 @@ impl Membership {
             cursor: 0,
             next_renewal: None,
             last_seen: None,
+            node_token: None,
         }
     }
 }
@@ -181,7 +184,11 @@ impl Book {
         match stored.aggregate_type.as_str() {
             t if t == <Workspace as cqrs_es::Aggregate>::TYPE => {
                 let ws = WorkspaceId::new(id);
-                if self.workspaces.get(&ws).is_none_or(|w| w.version < stored.sequence) {
+                if self
+                    .workspaces
+                    .get(&ws)
+                    .is_none_or(|w| w.version < stored.sequence)
+                {
                     let event: WorkspaceEvent = decode(stored)?;
                     self.note_workspace_event(id, &event);
                     self.workspaces
@@ -192,7 +199,11 @@ impl Book {
             }
             t if t == <Campaign as cqrs_es::Aggregate>::TYPE => {
                 let cid = CampaignId::new(id);
-                if self.campaigns.get(&cid).is_none_or(|c| c.version < stored.sequence) {
+                if self
+                    .campaigns
+                    .get(&cid)
+                    .is_none_or(|c| c.version < stored.sequence)
+                {
                     let event: CampaignEvent = decode(stored)?;
                     let tracked = self.campaigns.entry(cid.clone()).or_default();
                     tracked.apply_stored(event, stored.sequence);
@@ -248,7 +259,8 @@ impl Book {
                     if let Ok(SenderAccountEvent::AccountConnected { workspace_id, .. }) =
                         decode::<SenderAccountEvent>(stored)
                     {
-                        self.registry.insert_elsewhere(account.clone(), workspace_id);
+                        self.registry
+                            .insert_elsewhere(account.clone(), workspace_id);
                     }
                 }
                 if self.owns(&account) && self.registry.get(&account).is_some() {
@@ -273,16 +285,39 @@ impl Book {
         if c.next_renewal.is_some_and(|t| now < t) {
             return Ok(());
         }
-        let (leases, node, ttl) = (Arc::clone(&c.config.leases), c.config.node.clone(), c.config.ttl);
+        let (leases, node, ttl) = (
+            Arc::clone(&c.config.leases),
+            c.config.node.clone(),
+            c.config.ttl,
+        );
         let owned: Vec<(AccountId, u64)> = c.owned.iter().map(|(a, t)| (a.clone(), *t)).collect();
         if let Some(c) = self.cluster.as_mut() {
             c.next_renewal = Some(now + c.config.renew_every);
         }
 
-        leases.acquire(&node_resource(&node), &node, ttl, now).await?;
-        for (account, token) in owned {
-            let resource = sender_resource(account.as_str());
-            if !leases.renew(&resource, &node, token, ttl, now).await? {
+        // Alive, and still the owner of what we run: one round trip for all of it.
+        let me = node_resource(&node);
+        let mut mine: Vec<(String, u64)> = owned
+            .iter()
+            .map(|(a, t)| (sender_resource(a.as_str()), *t))
+            .collect();
+        let node_token = self.cluster.as_ref().and_then(|c| c.node_token);
+        if let Some(token) = node_token {
+            mine.push((me.clone(), token));
+        }
+        let renewed: std::collections::BTreeSet<String> = leases
+            .renew(&node, &mine, ttl, now)
+            .await?
+            .into_iter()
+            .collect();
+        if node_token.is_none_or(|_| !renewed.contains(&me)) {
+            let token = leases.acquire(&me, &node, ttl, now).await?;
+            if let Some(c) = self.cluster.as_mut() {
+                c.node_token = token;
+            }
+        }
+        for (account, _) in owned {
+            if !renewed.contains(&sender_resource(account.as_str())) {
                 tracing::warn!(account = %account, "sender lease lost");
                 self.drop_sender(&account, now).await;
             }
@@ -302,7 +337,10 @@ impl Book {
             let mut ranked = mine;
             ranked.sort_by_key(|a| rank(&node, a));
             for account in ranked.into_iter().skip(share) {
-                let token = self.cluster.as_ref().and_then(|c| c.owned.get(&account).copied());
+                let token = self
+                    .cluster
+                    .as_ref()
+                    .and_then(|c| c.owned.get(&account).copied());
                 self.drop_sender(&account, now).await;
                 if let Some(token) = token {
                     leases
@@ -409,12 +447,7 @@ impl Book {
         if let Some(addr) = self.registry.get(account) {
             let _ = addr.send(SenderMsg::Retire { now }).await;
         }
-        if let Some((_, workspace)) = self
-            .registry
-            .all()
-            .into_iter()
-            .find(|(a, _)| a == account)
-        {
+        if let Some((_, workspace)) = self.registry.all().into_iter().find(|(a, _)| a == account) {
             self.registry.insert_elsewhere(account.clone(), workspace);
         }
         if let Some(lines) = self.waiting.remove(account) {

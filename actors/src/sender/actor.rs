@@ -158,7 +158,10 @@ impl Handler<SenderMsg> for SenderActor {
 
 /// Handles one message on a desk: the actor's work, and the driver's for a sender that another
 /// process owns (a desk loaded for the one command, then dropped).
-pub(crate) async fn serve(desk: &mut SenderDesk, msg: SenderMsg) -> Result<SenderReply, EngineError> {
+pub(crate) async fn serve(
+    desk: &mut SenderDesk,
+    msg: SenderMsg,
+) -> Result<SenderReply, EngineError> {
     match msg {
         SenderMsg::Offer { now, candidates } => {
             desk.offer(now, candidates).await.map(SenderReply::Slots)

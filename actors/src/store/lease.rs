@@ -59,15 +59,15 @@ pub trait LeaseStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Option<u64>, StoreError>;
 
-    /// Extends `owner`'s lease with `token`; `false` when it is no longer theirs.
+    /// Extends each of `owner`'s `leases` (resource, token) to `now + ttl`, in one round trip;
+    /// returns the resources renewed (the others are no longer `owner`'s with that token).
     async fn renew(
         &self,
-        resource: &str,
         owner: &str,
-        token: u64,
+        leases: &[(String, u64)],
         ttl: Duration,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Vec<String>, StoreError>;
 
     /// Gives the lease up (it becomes free at once). A lease that is not `owner`'s with `token`
     /// is left alone.

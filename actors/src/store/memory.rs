@@ -173,20 +173,22 @@ impl LeaseStore for MemoryEventLog {
 
     async fn renew(
         &self,
-        resource: &str,
         owner: &str,
-        token: u64,
+        leases: &[(String, u64)],
         ttl: Duration,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Vec<String>, StoreError> {
         let mut inner = self.lock();
-        match inner.leases.get_mut(resource) {
-            Some(l) if l.owner == owner && l.token == token => {
-                l.expires_at = now + ttl;
-                Ok(true)
+        let mut renewed = Vec::new();
+        for (resource, token) in leases {
+            if let Some(l) = inner.leases.get_mut(resource) {
+                if l.owner == owner && l.token == *token {
+                    l.expires_at = now + ttl;
+                    renewed.push(resource.clone());
+                }
             }
-            _ => Ok(false),
         }
+        Ok(renewed)
     }
 
     async fn release(&self, resource: &str, owner: &str, token: u64) -> Result<(), StoreError> {

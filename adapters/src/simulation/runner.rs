@@ -8,8 +8,8 @@
 //! engine would keep them.
 
 use chrono::{DateTime, Duration, Utc};
-use plera_actors::driver::CrashPoints;
 use plera_actors::driver::ClusterConfig;
+use plera_actors::driver::CrashPoints;
 use plera_actors::{
     CampaignSpec, Engine, EngineError, EnrollOptions, LeadDirectory, LeadSpec, MemoryLeadDirectory,
     SenderSettings, SequentialIds, VirtualClock,
@@ -42,10 +42,10 @@ const RESTRICTION: Duration = Duration::days(7);
 
 /// How long a simulated node's lease lasts unrenewed (virtual time): how long a dead node's
 /// senders wait for another node.
-const LEASE_TTL: Duration = Duration::minutes(15);
+const LEASE_TTL: Duration = Duration::minutes(30);
 
 /// How often a simulated node renews its leases and looks at its share of the senders.
-const LEASE_RENEWAL: Duration = Duration::minutes(5);
+const LEASE_RENEWAL: Duration = Duration::minutes(10);
 
 /// One engine instance of a simulation: up, or down until it rejoins.
 struct Node {

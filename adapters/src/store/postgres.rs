@@ -323,24 +323,27 @@ impl LeaseStore for PostgresEventLog {
 
     async fn renew(
         &self,
-        resource: &str,
         owner: &str,
-        token: u64,
+        leases: &[(String, u64)],
         ttl: chrono::Duration,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE leases SET expires_at = $4 \
-             WHERE resource = $1 AND owner = $2 AND token = $3",
+    ) -> Result<Vec<String>, StoreError> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        sqlx::query_scalar(
+            "UPDATE leases l SET expires_at = $4 \
+             FROM UNNEST($1::text[], $2::bigint[]) AS f(r, t) \
+             WHERE l.resource = f.r AND l.token = f.t AND l.owner = $3 \
+             RETURNING l.resource",
         )
-        .bind(resource)
+        .bind(column(leases, |l| l.0.as_str()))
+        .bind(column(leases, |l| clamp_i64(l.1)))
         .bind(owner)
-        .bind(clamp_i64(token))
         .bind(now + ttl)
-        .execute(&self.pool)
+        .fetch_all(&self.pool)
         .await
-        .map_err(|e| self.redact.backend(e))?;
-        Ok(done.rows_affected() == 1)
+        .map_err(|e| self.redact.backend(e))
     }
 
     async fn release(&self, resource: &str, owner: &str, token: u64) -> Result<(), StoreError> {

@@ -12,7 +12,10 @@ fn main() -> std::process::ExitCode {
         eprintln!("cluster_node: {}", parsed.err().unwrap_or_default());
         return std::process::ExitCode::from(2);
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cluster_node: {e}");
