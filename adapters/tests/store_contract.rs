@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use plera_actors::store::{
-    EventLog, Fence, LeaseStore, MemoryEventLog, NewEvent, StoreError, StoredEvent,
+    Condition, EventLog, Fence, LeaseStore, MemoryEventLog, NewEvent, StoreError, StoredEvent,
 };
 use plera_actors::{LeadDirectory, LeadProfile, MemoryLeadDirectory};
 use plera_adapters::store::{open_store, Store, StoreOpenError};
@@ -1303,12 +1303,14 @@ async fn a_fenced_append_fails_once_the_lease_moved(
     let ttl = Duration::minutes(10);
     let r = "sender:acc-1";
     let token = leases.acquire(r, "a", ttl, t0()).await.unwrap().unwrap();
-    let fence = |owner: &str, token: u64| Fence {
-        resource: r.into(),
-        owner: owner.into(),
-        token,
+    let fence = |owner: &str, token: u64| {
+        Condition::Lease(Fence {
+            resource: r.into(),
+            owner: owner.into(),
+            token,
+        })
     };
-    log.append_fenced(vec![ev("x", 1)], &[fence("a", token)])
+    log.append_if(vec![ev("x", 1)], &[fence("a", token)])
         .await
         .expect("the owner writes");
     // A process paused past its lease: another took it, the paused one's append is refused.
@@ -1318,7 +1320,7 @@ async fn a_fenced_append_fails_once_the_lease_moved(
         .unwrap()
         .unwrap();
     let stale = log
-        .append_fenced(vec![ev("x", 2), ev("y", 1)], &[fence("a", token)])
+        .append_if(vec![ev("x", 2), ev("y", 1)], &[fence("a", token)])
         .await;
     assert!(
         matches!(&stale, Err(StoreError::LeaseLost { resource }) if resource == r),
@@ -1326,20 +1328,32 @@ async fn a_fenced_append_fails_once_the_lease_moved(
     );
     // Nothing of it was written; the new owner's append goes through.
     assert_eq!(everything(log.as_ref()).await.len(), 1);
-    log.append_fenced(vec![ev("x", 2)], &[fence("b", taken)])
+    log.append_if(vec![ev("x", 2)], &[fence("b", taken)])
         .await
         .expect("the new owner writes");
     // A fence on a resource nobody holds refuses too.
     let unknown = log
-        .append_fenced(
+        .append_if(
             vec![ev("z", 1)],
-            &[Fence {
+            &[Condition::Lease(Fence {
                 resource: "sender:nobody".into(),
                 owner: "b".into(),
                 token: 1,
-            }],
+            })],
         )
         .await;
     assert!(matches!(unknown, Err(StoreError::LeaseLost { .. })));
     assert_eq!(everything(log.as_ref()).await.len(), 2);
+    // A step may start only on the sender state its slot was granted on.
+    let unchanged = |id: &str, sequence: u64| Condition::Unchanged {
+        aggregate_type: LEAD.into(),
+        aggregate_id: id.into(),
+        sequence,
+    };
+    log.append_if(vec![ev("y", 1)], &[unchanged("x", 2), unchanged("n", 0)])
+        .await
+        .expect("x is still at 2, n has no events");
+    let moved = log.append_if(vec![ev("y", 2)], &[unchanged("x", 1)]).await;
+    assert!(is_conflict_on(moved, "x"));
+    assert_eq!(everything(log.as_ref()).await.len(), 3);
 }

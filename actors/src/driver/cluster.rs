@@ -8,7 +8,7 @@ use plera_domain::campaign::{Campaign, CampaignEvent};
 use plera_domain::conversation::{Conversation, ConversationEvent};
 use plera_domain::ids::{AccountId, CampaignId, SequenceId, WorkspaceId};
 use plera_domain::lead::{LeadSequence, LeadSequenceEvent, PendingState};
-use plera_domain::sender::SenderAccountEvent;
+use plera_domain::sender::{SenderAccount, SenderAccountEvent};
 use plera_domain::workspace::{Workspace, WorkspaceEvent};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,8 +18,8 @@ use super::schedule_index::DueKey;
 use crate::engine::EngineError;
 use crate::sender::{serve, SenderActor, SenderDesk, SenderMsg, SenderReply};
 use crate::store::{
-    decode, node_resource, sender_resource, EventLog, Fence, FencedLog, LeaseStore, StoreError,
-    StoredEvent,
+    decode, node_resource, sender_resource, Condition, EventLog, Fence, FencedLog, LeaseStore,
+    StoreError, StoredEvent,
 };
 
 const READ_BATCH: usize = 5_000;
@@ -103,8 +103,13 @@ impl Book {
         }
     }
 
-    /// The fences an append touching `sequences` must carry: one per sender this process runs.
-    pub(crate) fn fences<'a>(&self, sequences: impl Iterator<Item = &'a SequenceId>) -> Vec<Fence> {
+    /// What an append touching `sequences` must find still true: the lease of every sender
+    /// this process runs among them, and every sender that granted a slot unchanged since.
+    pub(crate) fn conditions<'a>(
+        &self,
+        sequences: impl Iterator<Item = &'a SequenceId>,
+        granted_on: &BTreeMap<AccountId, u64>,
+    ) -> Vec<Condition> {
         let Some(c) = &self.cluster else {
             return Vec::new();
         };
@@ -116,14 +121,21 @@ impl Book {
                 }
             }
         }
-        accounts
-            .into_iter()
-            .map(|(a, token)| Fence {
+        let leases = accounts.into_iter().map(|(a, token)| {
+            Condition::Lease(Fence {
                 resource: sender_resource(a.as_str()),
                 owner: c.config.node.clone(),
                 token,
             })
-            .collect()
+        });
+        let unchanged = granted_on
+            .iter()
+            .map(|(account, sequence)| Condition::Unchanged {
+                aggregate_type: <SenderAccount as cqrs_es::Aggregate>::TYPE.to_string(),
+                aggregate_id: account.to_string(),
+                sequence: *sequence,
+            });
+        leases.chain(unchanged).collect()
     }
 
     /// The log a sender's desk writes through: fenced by its lease when several processes run.

@@ -83,6 +83,8 @@ struct Batch {
     records: Vec<NewEvent>,
     staged: BTreeMap<SequenceId, Tracked<LeadSequence>>,
     finished: BTreeSet<SequenceId>,
+    /// Senders that granted slots in this batch, with the stored sequence they granted on.
+    granted_on: BTreeMap<AccountId, u64>,
 }
 
 impl Book {
@@ -128,8 +130,8 @@ impl Book {
             return Ok(0);
         }
         let n = batch.records.len();
-        let fences = self.fences(batch.staged.keys());
-        if let Err(e) = self.log.append_fenced(batch.records, &fences).await {
+        let conditions = self.conditions(batch.staged.keys(), &batch.granted_on);
+        if let Err(e) = self.log.append_if(batch.records, &conditions).await {
             for id in batch.staged.keys() {
                 self.due
                     .set(DueKey::Lead(id.clone()), Book::store_retry(now));
@@ -534,6 +536,9 @@ impl Book {
                 .await?;
             }
             return Ok(());
+        }
+        if !answer.granted.is_empty() {
+            batch.granted_on.insert(account.clone(), answer.version);
         }
         for grant in answer.granted {
             self.forget_waiting(&grant.sequence);

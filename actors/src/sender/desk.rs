@@ -66,6 +66,9 @@ pub struct SlotAnswer {
     pub next_wake: Option<DateTime<Utc>>,
     /// The sender's card, when it is connected.
     pub card: Option<SenderCard>,
+    /// The sender's stored sequence the answer was decided on: with other processes, the steps
+    /// it allows start only if the sender is still there (nobody paused it meanwhile).
+    pub version: u64,
     /// Whether the sender is disconnected for good (its leads should stop).
     pub disconnected: bool,
 }
@@ -258,10 +261,12 @@ impl SenderDesk {
         now: DateTime<Utc>,
         candidates: Vec<SlotCandidate>,
     ) -> Result<SlotAnswer, EngineError> {
+        let version = self.sender.version;
         let blocked = |disconnected| SlotAnswer {
             granted: Vec::new(),
             next_wake: None,
             card: None,
+            version,
             disconnected,
         };
         if self.sender.state.disconnected_at().is_some() {
@@ -335,6 +340,8 @@ impl SenderDesk {
             granted,
             next_wake,
             card: self.card(),
+            // After anything this offer recorded itself (an automatic resume).
+            version: self.sender.version,
             disconnected: false,
         })
     }

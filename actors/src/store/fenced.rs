@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use plera_domain::ids::AccountId;
 use std::sync::Arc;
 
-use super::{EventLog, Fence, NewEvent, SenderAction, StoreError, StoredEvent};
+use super::{Condition, EventLog, Fence, NewEvent, SenderAction, StoreError, StoredEvent};
 
 /// A log whose every append carries one fence: what an owned sender's desk writes through, so
 /// none of its appends lands once its lease moved to another process.
@@ -23,18 +23,18 @@ impl FencedLog {
 impl EventLog for FencedLog {
     async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
         self.inner
-            .append_fenced(events, std::slice::from_ref(&self.fence))
+            .append_if(events, &[Condition::Lease(self.fence.clone())])
             .await
     }
 
-    async fn append_fenced(
+    async fn append_if(
         &self,
         events: Vec<NewEvent>,
-        fences: &[Fence],
+        conditions: &[Condition],
     ) -> Result<(), StoreError> {
-        let mut all = fences.to_vec();
-        all.push(self.fence.clone());
-        self.inner.append_fenced(events, &all).await
+        let mut all = conditions.to_vec();
+        all.push(Condition::Lease(self.fence.clone()));
+        self.inner.append_if(events, &all).await
     }
 
     async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {

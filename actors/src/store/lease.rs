@@ -29,6 +29,24 @@ pub struct Fence {
     pub token: u64,
 }
 
+/// What must still hold when an append is written; checked inside the append's transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Condition {
+    /// The lease is still its owner's with its token ([`StoreError::LeaseLost`] otherwise).
+    Lease(Fence),
+    /// Nobody appended to the aggregate after `sequence` ([`StoreError::Conflict`] otherwise): a
+    /// step may start only on the sender state its slot was granted on, even when another
+    /// process records a pause for that sender meanwhile.
+    Unchanged {
+        /// Its type.
+        aggregate_type: String,
+        /// Its id.
+        aggregate_id: String,
+        /// The last sequence it must still have.
+        sequence: u64,
+    },
+}
+
 /// A lease as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::{
-    sender_action_of, EventLog, Fence, Lease, LeaseStore, NewEvent, SenderAction, StoreError,
+    sender_action_of, Condition, EventLog, Lease, LeaseStore, NewEvent, SenderAction, StoreError,
     StoredEvent,
 };
 
@@ -49,24 +49,41 @@ impl MemoryEventLog {
 #[async_trait]
 impl EventLog for MemoryEventLog {
     async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
-        self.append_fenced(events, &[]).await
+        self.append_if(events, &[]).await
     }
 
-    async fn append_fenced(
+    async fn append_if(
         &self,
         events: Vec<NewEvent>,
-        fences: &[Fence],
+        conditions: &[Condition],
     ) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        for f in fences {
-            let held = inner
-                .leases
-                .get(&f.resource)
-                .is_some_and(|l| l.owner == f.owner && l.token == f.token);
-            if !held {
-                return Err(StoreError::LeaseLost {
-                    resource: f.resource.clone(),
-                });
+        for c in conditions {
+            match c {
+                Condition::Lease(f) => {
+                    let held = inner
+                        .leases
+                        .get(&f.resource)
+                        .is_some_and(|l| l.owner == f.owner && l.token == f.token);
+                    if !held {
+                        return Err(StoreError::LeaseLost {
+                            resource: f.resource.clone(),
+                        });
+                    }
+                }
+                Condition::Unchanged {
+                    aggregate_type,
+                    aggregate_id,
+                    sequence,
+                } => {
+                    let key = (aggregate_type.clone(), aggregate_id.clone());
+                    if inner.last_sequence.get(&key).copied().unwrap_or(0) != *sequence {
+                        return Err(StoreError::Conflict {
+                            aggregate_type: aggregate_type.clone(),
+                            aggregate_id: aggregate_id.clone(),
+                        });
+                    }
+                }
             }
         }
         if inner.fail_next > 0 {

@@ -11,7 +11,7 @@ mod memory;
 mod record;
 
 pub use fenced::FencedLog;
-pub use lease::{node_resource, sender_resource, Fence, Lease, LeaseStore};
+pub use lease::{node_resource, sender_resource, Condition, Fence, Lease, LeaseStore};
 pub use memory::MemoryEventLog;
 pub use record::{decode, Tracked};
 
@@ -107,15 +107,14 @@ pub trait EventLog: Send + Sync + 'static {
     /// sequence must directly follow the stored last one, else [`StoreError::Conflict`].
     async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError>;
 
-    /// [`append`](Self::append), written only if every fence's lease is still its owner's with
-    /// its token, checked in the same transaction ([`StoreError::LeaseLost`] otherwise). A store
-    /// without a lease table takes only unfenced appends.
-    async fn append_fenced(
+    /// [`append`](Self::append), written only if every condition holds, checked in the same
+    /// transaction. A store without a lease table takes only unconditional appends.
+    async fn append_if(
         &self,
         events: Vec<NewEvent>,
-        fences: &[Fence],
+        conditions: &[Condition],
     ) -> Result<(), StoreError> {
-        if fences.is_empty() {
+        if conditions.is_empty() {
             self.append(events).await
         } else {
             Err(StoreError::Backend(

@@ -16,7 +16,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use plera_actors::store::{
-    EventLog, Fence, Lease, LeaseStore, NewEvent, SenderAction, StoreError, StoredEvent,
+    Condition, EventLog, Fence, Lease, LeaseStore, NewEvent, SenderAction, StoreError, StoredEvent,
 };
 use plera_domain::ids::AccountId;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
@@ -108,14 +108,14 @@ impl PostgresEventLog {
         self.pool.close().await;
     }
 
-    async fn write(&self, events: &[NewEvent], fences: &[Fence]) -> Result<(), WriteError> {
+    async fn write(&self, events: &[NewEvent], conditions: &[Condition]) -> Result<(), WriteError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(APPEND_LOCK)
             .execute(&mut *tx)
             .await?;
-        if !fences.is_empty() {
-            check_fences(&mut tx, fences).await?;
+        if !conditions.is_empty() {
+            check_conditions(&mut tx, conditions).await?;
         }
         let last = self.last_sequences(&mut tx, events).await?;
         batch::check_sequences(events, &last)?;
@@ -193,18 +193,18 @@ impl PostgresEventLog {
 #[async_trait]
 impl EventLog for PostgresEventLog {
     async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
-        self.append_fenced(events, &[]).await
+        self.append_if(events, &[]).await
     }
 
-    async fn append_fenced(
+    async fn append_if(
         &self,
         events: Vec<NewEvent>,
-        fences: &[Fence],
+        conditions: &[Condition],
     ) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
         }
-        let outcome = self.write(&events, fences).await;
+        let outcome = self.write(&events, conditions).await;
         batch::settle(outcome, &events, &self.redact, || async {
             let mut conn = self
                 .pool
@@ -265,6 +265,59 @@ impl EventLog for PostgresEventLog {
         .await
         .map_err(|e| self.redact.backend(e))?;
         batch::sender_actions(records, account, since)
+    }
+}
+
+/// Refuses the append unless every condition holds. Runs under the append lock, so no other
+/// append can change an aggregate between the check and the commit.
+async fn check_conditions(
+    conn: &mut PgConnection,
+    conditions: &[Condition],
+) -> Result<(), WriteError> {
+    let fences: Vec<Fence> = conditions
+        .iter()
+        .filter_map(|c| match c {
+            Condition::Lease(f) => Some(f.clone()),
+            Condition::Unchanged { .. } => None,
+        })
+        .collect();
+    if !fences.is_empty() {
+        check_fences(conn, &fences).await?;
+    }
+    let unchanged: Vec<(&str, &str, i64)> = conditions
+        .iter()
+        .filter_map(|c| match c {
+            Condition::Unchanged {
+                aggregate_type,
+                aggregate_id,
+                sequence,
+            } => Some((
+                aggregate_type.as_str(),
+                aggregate_id.as_str(),
+                clamp_i64(*sequence),
+            )),
+            Condition::Lease(_) => None,
+        })
+        .collect();
+    if unchanged.is_empty() {
+        return Ok(());
+    }
+    let moved: Vec<(String, String)> = sqlx::query_as(
+        "SELECT k.t, k.i FROM UNNEST($1::text[], $2::text[], $3::bigint[]) AS k(t, i, s) \
+         WHERE COALESCE((SELECT MAX(sequence) FROM events e \
+                         WHERE e.aggregate_type = k.t AND e.aggregate_id = k.i), 0) <> k.s",
+    )
+    .bind(column(&unchanged, |u| u.0))
+    .bind(column(&unchanged, |u| u.1))
+    .bind(column(&unchanged, |u| u.2))
+    .fetch_all(&mut *conn)
+    .await?;
+    match moved.into_iter().next() {
+        Some((aggregate_type, aggregate_id)) => Err(WriteError::Store(StoreError::Conflict {
+            aggregate_type,
+            aggregate_id,
+        })),
+        None => Ok(()),
     }
 }
 
