@@ -1259,3 +1259,43 @@ async fn rebuild_speed_on_sqlite() {
 async fn rebuild_speed_on_postgres() {
     rebuild_speed(Db::Postgres).await;
 }
+
+/// With several processes, each view is kept by the one holding its lease; the others leave it
+/// alone until that lease lapses, then one of them carries on from the checkpoint.
+#[tokio::test]
+async fn one_process_keeps_each_view_while_its_lease_lasts() {
+    let events = stream().await;
+    in_place(Db::Postgres, move |place| async move {
+        let (first, second) = events.split_at(events.len() / 2);
+        let store = place.open().await;
+        let clock = Arc::new(plera_actors::VirtualClock::new(monday()));
+        let leased = |node: &str| {
+            let views = Views::with_batch(&store, 100);
+            views.hold_leases(plera_adapters::views::ViewLeases {
+                node: node.into(),
+                leases: store.leases().expect("PostgreSQL keeps leases"),
+                clock: clock.clone(),
+                ttl: Duration::minutes(10),
+            });
+            views
+        };
+        let (a, b) = (leased("a"), leased("b"));
+        append(&store, first).await;
+        assert_eq!(a.catch_up_all().await.expect("a"), first.len() as u64);
+        append(&store, second).await;
+        assert_eq!(b.catch_up_all().await.expect("b"), 0, "a keeps every view");
+        clock.advance_to(monday() + Duration::minutes(11));
+        assert_eq!(
+            b.catch_up_all().await.expect("b"),
+            events.len() as u64,
+            "a's leases lapsed: b carries on from the checkpoints"
+        );
+        assert_eq!(a.catch_up_all().await.expect("a"), 0, "now b holds them");
+        let live = dump(&a).await;
+        let unleased = Views::new(&store);
+        unleased.rebuild_all(|_, _| {}).await.expect("rebuild");
+        assert_eq!(dump(&unleased).await, live, "every event applied once");
+        store.close().await;
+    })
+    .await;
+}

@@ -48,7 +48,8 @@ async fn run(seed: u64, nodes: u32, crashes: u32) {
         ledger.len()
     );
 
-    // Every sender is held by one live node; crashes moved some of them (a token past 1).
+    // Senders moved between nodes (a token past 1: a new owner), and the nodes gave their
+    // leases up when they shut down.
     let leases: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT resource, owner, token FROM leases WHERE starts_with(resource, 'sender:')",
     )
@@ -56,15 +57,14 @@ async fn run(seed: u64, nodes: u32, crashes: u32) {
     .await
     .expect("read leases");
     assert_eq!(leases.len(), 6, "{leases:?}");
-    let owners: std::collections::BTreeSet<&str> =
-        leases.iter().map(|(_, o, _)| o.as_str()).collect();
-    assert!(owners.len() > 1, "the senders are spread: {leases:?}");
-    if crashes > 0 {
-        assert!(
-            leases.iter().any(|(_, _, token)| *token > 1),
-            "a crashed node's senders were taken over: {leases:?}"
-        );
-    }
+    assert!(
+        leases.iter().any(|(_, _, token)| *token > 1),
+        "senders changed hands: {leases:?}"
+    );
+    assert!(
+        leases.iter().all(|(_, owner, _)| owner.is_empty()),
+        "every lease given up at shutdown: {leases:?}"
+    );
     store.close().await;
 }
 
@@ -98,4 +98,154 @@ async fn several_nodes_need_a_store_with_leases() {
         ),
         "SQLite keeps no leases"
     );
+}
+
+mod rebalance {
+    use chrono::{Duration, TimeZone, Utc};
+    use plera_actors::driver::ClusterConfig;
+    use plera_actors::store::MemoryEventLog;
+    use plera_actors::{Engine, SequentialIds, VirtualClock};
+    use plera_adapters::sandbox::{SandboxConfig, SandboxWorld};
+    use plera_domain::ids::{AccountId, OwnerId, ProviderAccountId, WorkspaceId};
+    use plera_domain::values::Limits;
+    use plera_tests::london_sender;
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    const TTL: Duration = Duration::minutes(10);
+    const RENEWAL: Duration = Duration::minutes(2);
+
+    struct Cluster {
+        log: Arc<MemoryEventLog>,
+        world: SandboxWorld,
+        clock: Arc<VirtualClock>,
+        ids: Arc<SequentialIds>,
+        nodes: Vec<(String, Engine)>,
+    }
+
+    impl Cluster {
+        async fn join(&mut self, name: &str) {
+            let engine = Engine::builder()
+                .event_log(self.log.clone())
+                .linkedin(Arc::new(self.world.clone()))
+                .email(Arc::new(self.world.clone()))
+                .clock(self.clock.clone())
+                .ids(self.ids.clone())
+                .cluster(ClusterConfig {
+                    node: name.into(),
+                    leases: self.log.clone(),
+                    ttl: TTL,
+                    renew_every: RENEWAL,
+                })
+                .build()
+                .await
+                .expect("engine");
+            self.nodes.push((name.into(), engine));
+        }
+
+        /// Ticks every node in turn for `minutes`, a minute apart, checking after every tick
+        /// that no sender runs on two nodes.
+        async fn run(&mut self, minutes: i64) {
+            for _ in 0..minutes {
+                for i in 0..self.nodes.len() {
+                    self.nodes[i].1.tick().await.expect("tick");
+                    self.no_sender_twice();
+                }
+                self.clock
+                    .advance_to(self.clock_now() + Duration::minutes(1));
+            }
+        }
+
+        fn clock_now(&self) -> chrono::DateTime<Utc> {
+            use plera_domain::ports::Clock;
+            self.clock.now()
+        }
+
+        fn no_sender_twice(&self) {
+            let mut seen = BTreeSet::new();
+            for (name, engine) in &self.nodes {
+                for account in engine.running_senders() {
+                    assert!(
+                        seen.insert(account.clone()),
+                        "{account} runs twice (on {name})"
+                    );
+                }
+            }
+        }
+
+        fn shares(&self) -> Vec<usize> {
+            self.nodes
+                .iter()
+                .map(|(_, e)| e.running_senders().len())
+                .collect()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn joining_and_leaving_rebalances_without_two_owners() {
+        let start = Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap();
+        let clock = Arc::new(VirtualClock::new(start));
+        let mut c = Cluster {
+            log: Arc::new(MemoryEventLog::new()),
+            world: SandboxWorld::new(SandboxConfig::seeded(5), clock.clone()),
+            clock,
+            ids: Arc::new(SequentialIds::default()),
+            nodes: Vec::new(),
+        };
+        c.join("a").await;
+        let ws = WorkspaceId::new("ws");
+        let mut senders = BTreeSet::new();
+        for i in 0..6 {
+            let engine = &c.nodes[0].1;
+            let link = engine
+                .start_connection(&ws, &OwnerId::new("owner"), None)
+                .await
+                .expect("start");
+            let settings = london_sender(Limits {
+                daily_invites: 20,
+                daily_messages: 50,
+                weekly_invites: 80,
+            });
+            let provider = ProviderAccountId::new(format!("p{i}"));
+            let account: AccountId = engine
+                .complete_connection(&link.state, &provider, settings.clone())
+                .await
+                .expect("connect");
+            c.world
+                .add_account_in(account.clone(), provider, settings.tier, settings.timezone);
+            senders.insert(account);
+        }
+        // Alone: a runs every sender.
+        c.run(3).await;
+        assert_eq!(c.shares(), vec![6]);
+        // b joins: a gives up half (at its next renewal), b takes them.
+        c.join("b").await;
+        c.run(6).await;
+        assert_eq!(c.shares(), vec![3, 3]);
+        // c joins: two each.
+        c.join("c").await;
+        c.run(6).await;
+        assert_eq!(c.shares(), vec![2, 2, 2]);
+        let union: BTreeSet<AccountId> = c
+            .nodes
+            .iter()
+            .flat_map(|(_, e)| e.running_senders())
+            .collect();
+        assert_eq!(union, senders);
+        // c leaves cleanly: its senders move at once.
+        let (_, leaving) = c.nodes.pop().expect("c");
+        leaving.shutdown().await;
+        c.run(3).await;
+        assert_eq!(c.shares(), vec![3, 3]);
+        // b is killed: its senders wait for their leases to lapse, then a takes them all.
+        let (_, killed) = c.nodes.pop().expect("b");
+        killed.stop_abruptly().await;
+        c.run(2).await;
+        assert_eq!(c.shares(), vec![3], "b's leases have not lapsed yet");
+        c.run(12).await;
+        assert_eq!(c.shares(), vec![6]);
+        for (_, engine) in c.nodes.drain(..) {
+            engine.shutdown().await;
+        }
+    }
 }

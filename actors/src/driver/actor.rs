@@ -117,6 +117,8 @@ pub enum DriverMsg {
     Mailbox(WorkspaceId, plera_domain::ids::MailboxId),
     /// Ask a sender, wherever it runs (another process's: served from the log).
     AskSender(AccountId, crate::sender::SenderMsg),
+    /// Give up every lease (the process is shutting down).
+    Leave(DateTime<Utc>),
 }
 
 /// Answers of the driver.
@@ -271,6 +273,7 @@ async fn run(book: &mut Book, msg: DriverMsg) -> Result<DriverReply, EngineError
             .ask_sender(&account, msg)
             .await
             .map(DriverReply::Sender),
+        DriverMsg::Leave(now) => book.leave(now).await.map(|_| DriverReply::Done),
         DriverMsg::Mailbox(workspace, mailbox) => Ok(DriverReply::Mailbox(
             book.mailbox_address(&workspace, &mailbox),
         )),
@@ -308,7 +311,8 @@ impl DriverMsg {
             | DriverMsg::MarkRead { now, .. }
             | DriverMsg::WakeSender(_, now)
             | DriverMsg::SenderCommand { now, .. }
-            | DriverMsg::RespawnSender(_, now) => Some(*now),
+            | DriverMsg::RespawnSender(_, now)
+            | DriverMsg::Leave(now) => Some(*now),
             DriverMsg::AskSender(_, msg) => Some(msg.at()),
             DriverMsg::NextDue
             | DriverMsg::CreateCampaign(_)

@@ -481,6 +481,30 @@ impl Book {
         }
     }
 
+    /// Stops running every sender and gives up every lease, the node's own last (shutdown).
+    pub(crate) async fn leave(&mut self, now: DateTime<Utc>) -> Result<(), EngineError> {
+        let Some(c) = self.cluster.as_ref() else {
+            return Ok(());
+        };
+        let (leases, node) = (Arc::clone(&c.config.leases), c.config.node.clone());
+        let owned: Vec<(AccountId, u64)> = c.owned.iter().map(|(a, t)| (a.clone(), *t)).collect();
+        let node_token = c.node_token;
+        for (account, token) in owned {
+            self.drop_sender(&account, now).await;
+            leases
+                .release(&sender_resource(account.as_str()), &node, token)
+                .await?;
+        }
+        if let Some(token) = node_token {
+            leases.release(&node_resource(&node), &node, token).await?;
+        }
+        if let Some(c) = self.cluster.as_mut() {
+            c.node_token = None;
+            c.next_renewal = None;
+        }
+        Ok(())
+    }
+
     /// Serves a sender command (or a read, or a provider warning) for a sender another process
     /// runs: on a desk loaded from the log for the one message, unfenced; optimistic concurrency
     /// orders it with the owner's appends, and the owner reads it from the log.

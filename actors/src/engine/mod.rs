@@ -689,8 +689,30 @@ impl Engine {
     }
 
     /// Stops the engine after the work in flight: a message being handled completes (every
-    /// actor handles one message to completion), then the actor system stops.
+    /// actor handles one message to completion), then the actor system stops. With other
+    /// processes, its senders' leases are given up first, so they move on at once.
     pub async fn shutdown(self) {
+        if self.inner.clustered {
+            if let Err(e) = self.driver(DriverMsg::Leave(self.now())).await {
+                tracing::warn!(error = %e, "leases not given up: they will lapse");
+            }
+        }
+        self.stop().await;
+    }
+
+    /// Stops the engine as a killed process stops: leases are kept until they lapse
+    /// (simulations of a crash).
+    pub async fn stop_abruptly(self) {
+        self.stop().await;
+    }
+
+    /// The senders this process runs now: every sender when it runs alone, those whose lease
+    /// it holds when it shares the database.
+    pub fn running_senders(&self) -> Vec<AccountId> {
+        self.inner.registry.running()
+    }
+
+    async fn stop(self) {
         // A no-op message queues behind whatever the driver is doing: once it answers, no tick
         // is half-way.
         let _ = self.inner.driver.send(DriverMsg::NextDue).await;

@@ -44,6 +44,15 @@ impl Registry {
             .insert(account, (workspace, None));
     }
 
+    /// The senders with an actor here.
+    pub fn running(&self) -> Vec<AccountId> {
+        self.read()
+            .iter()
+            .filter(|(_, (_, addr))| addr.is_some())
+            .map(|(a, _)| a.clone())
+            .collect()
+    }
+
     /// Whether `account` is known at all.
     pub fn knows(&self, account: &AccountId) -> bool {
         self.read().contains_key(account)

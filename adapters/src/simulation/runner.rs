@@ -28,7 +28,7 @@ use super::scenario::{LeadPlan, Scenario, SenderPlan};
 use super::{SimulationError, SimulationOptions};
 use crate::sandbox::{SandboxConfig, SandboxLead, SandboxWorld};
 use crate::store::{open_store, Store};
-use crate::views::Views;
+use crate::views::{ViewLeases, Views};
 
 /// How often the loop polls the provider's listings (the fallback for dropped notifications).
 const POLL_EVERY: Duration = Duration::hours(1);
@@ -52,6 +52,8 @@ struct Node {
     engine: Option<Engine>,
     /// Its own connections (a separate process would have its own pool).
     store: Store,
+    /// The views it keeps current (with several nodes, those whose lease it holds).
+    views: Views,
     down_until: Option<DateTime<Utc>>,
     /// How many times it was (re)built: part of its lease name, so a rejoined node never holds
     /// its previous life's leases.
@@ -175,6 +177,7 @@ impl<'p> Run<'p> {
             match built {
                 Ok(engine) => nodes.push(Node {
                     engine: Some(engine),
+                    views: node_views(&options, &node_store, &clock, i as usize, 0),
                     store: node_store,
                     down_until: None,
                     lives: 1,
@@ -411,7 +414,11 @@ impl<'p> Run<'p> {
     async fn catch_up_views(&mut self, now: DateTime<Utc>) -> Result<(), SimulationError> {
         let day = (now - self.scenario.start).num_days();
         if day > self.views_day {
-            self.views.catch_up_all().await?;
+            for node in &self.nodes {
+                if node.engine.is_some() {
+                    node.views.catch_up_all().await?;
+                }
+            }
             self.views_day = day;
         }
         Ok(())
@@ -584,12 +591,12 @@ impl<'p> Run<'p> {
 
     /// Starts a catch-up of the views and abandons it after a few steps (drawn from the seed and
     /// the crash count), as a process dying in the middle of a projection batch would.
-    async fn crash_views_mid_batch(&mut self) {
+    async fn crash_views_mid_batch(&mut self, i: usize) {
         let steps = 1 + plera_domain::seed::mix(
             self.options.size.seed,
             &["views-crash", &self.restarts.to_string()],
         ) % 6;
-        let mut catch_up = Box::pin(self.views.catch_up_all());
+        let mut catch_up = Box::pin(self.nodes[i].views.catch_up_all());
         for _ in 0..steps {
             if futures::poll!(catch_up.as_mut()).is_ready() {
                 break;
@@ -605,9 +612,10 @@ impl<'p> Run<'p> {
     /// projection catch-up in the middle of its batch: the views' transaction is dropped
     /// unfinished, and the next catch-up must apply that batch exactly once.
     async fn restart(&mut self, i: usize) -> Result<(), SimulationError> {
-        self.crash_views_mid_batch().await;
+        self.crash_views_mid_batch(i).await;
         if let Some(engine) = self.nodes[i].engine.take() {
-            engine.shutdown().await;
+            // Killed: its leases stay until they lapse.
+            engine.stop_abruptly().await;
         }
         self.restarts += 1;
         let live = self.nodes.iter().filter(|n| n.engine.is_some()).count();
@@ -639,6 +647,8 @@ impl<'p> Run<'p> {
             }
         }
         let lives = self.nodes[i].lives;
+        self.nodes[i].views =
+            node_views(&self.options, &self.nodes[i].store, &self.clock, i, lives);
         let cluster = cluster_config(&self.options, &self.nodes[i].store, i, lives);
         let engine = build(
             self.options.size.seed,
@@ -691,6 +701,26 @@ impl<'p> Run<'p> {
             }
         }
     }
+}
+
+/// The views node `i` keeps: all of them alone, else those whose lease it holds.
+fn node_views(
+    options: &SimulationOptions,
+    store: &Store,
+    clock: &Arc<VirtualClock>,
+    i: usize,
+    lives: u32,
+) -> Views {
+    let views = Views::new(store);
+    if let (true, Some(leases)) = (options.nodes > 1, store.leases()) {
+        views.hold_leases(ViewLeases {
+            node: format!("node-{i}.{lives}"),
+            leases,
+            clock: clock.clone(),
+            ttl: LEASE_TTL,
+        });
+    }
+    views
 }
 
 /// Node `i`'s part in a cluster (`None` when it runs alone).

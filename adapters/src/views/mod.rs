@@ -13,8 +13,9 @@ mod sql;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use plera_actors::store::EventLog;
+use plera_actors::store::{EventLog, LeaseStore};
 use plera_domain::ids::{AccountId, CampaignId, WorkspaceId};
+use plera_domain::ports::Clock;
 use plera_projections::queries::{
     Funnel, FunnelDay, InboxFilter, SenderHealth, Thread, ViewCount, ViewError, ViewQueries,
     WarningView,
@@ -44,6 +45,23 @@ struct Inner {
     views: Vec<Box<dyn Projection>>,
     batch: usize,
     running: Mutex<()>,
+    leases: std::sync::OnceLock<ViewLeases>,
+}
+
+/// With several engine processes on one database: each view is kept by the one process holding
+/// its lease (`projection:<name>`), so projections run once across the cluster; the others
+/// only read the view tables. Should the holder die, its leases lapse and another process
+/// carries on from the view's checkpoint (which makes a batch apply exactly once anyway).
+#[derive(Clone)]
+pub struct ViewLeases {
+    /// This process's lease name.
+    pub node: String,
+    /// The lease table.
+    pub leases: Arc<dyn LeaseStore>,
+    /// The clock lease times are read on (the engine's).
+    pub clock: Arc<dyn Clock>,
+    /// How long a view's lease lasts unrenewed (each catch-up renews it).
+    pub ttl: chrono::Duration,
 }
 
 impl Views {
@@ -66,6 +84,7 @@ impl Views {
                 views,
                 batch: batch.max(1),
                 running: Mutex::new(()),
+                leases: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -80,10 +99,46 @@ impl Views {
         self.inner.views.iter().flat_map(|v| v.tables()).collect()
     }
 
-    /// Applies the log beyond every view's checkpoint. Returns the position reached.
+    /// Applies the log beyond every view's checkpoint (of the views this process keeps, under
+    /// [`ViewLeases`]). Returns the position reached; 0 when another process keeps every view.
     pub async fn catch_up_all(&self) -> Result<u64, ViewError> {
-        let views = self.all();
+        let views = self.held(self.all()).await?;
+        if views.is_empty() {
+            // Every view is kept by another process.
+            return Ok(0);
+        }
         self.run(&views, &mut |_, _| {}).await
+    }
+
+    /// From now on, keep only the views whose lease this process holds (see [`ViewLeases`]).
+    /// Set once; later calls change nothing.
+    pub fn hold_leases(&self, leases: ViewLeases) {
+        let _ = self.inner.leases.set(leases);
+    }
+
+    /// Of `views`, those this process keeps: all of them without leases, else those whose
+    /// lease it holds or just took.
+    async fn held<'a>(
+        &self,
+        views: Vec<&'a dyn Projection>,
+    ) -> Result<Vec<&'a dyn Projection>, ViewError> {
+        let Some(l) = self.inner.leases.get() else {
+            return Ok(views);
+        };
+        let now = l.clock.now();
+        let mut held = Vec::new();
+        for view in views {
+            let resource = format!("projection:{}", view.name());
+            let token = l
+                .leases
+                .acquire(&resource, &l.node, l.ttl, now)
+                .await
+                .map_err(|e| ViewError::Storage(e.to_string()))?;
+            if token.is_some() {
+                held.push(view);
+            }
+        }
+        Ok(held)
     }
 
     /// Applies the log beyond one view's checkpoint.
