@@ -159,7 +159,9 @@ impl Handler<DriverMsg> for DriverActor {
             return AtomicResponse::new(Box::pin(actix::fut::ready(Err(EngineError::SystemDown))));
         };
         let work = async move {
-            let result = if book.clustered() && !matches!(msg, DriverMsg::Tick(_)) {
+            // A tick reads the log itself; when something is due is this process's own answer.
+            let shared = !matches!(msg, DriverMsg::Tick(_) | DriverMsg::NextDue);
+            let result = if book.clustered() && shared {
                 run_shared(&mut book, msg).await
             } else {
                 run(&mut book, msg).await

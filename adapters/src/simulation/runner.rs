@@ -158,7 +158,10 @@ impl<'p> Run<'p> {
         edges.open(&world, &clock, &scenario).await?;
         let mut nodes = Vec::new();
         for i in 0..options.nodes.max(1) {
-            let node_store = if i == 0 {
+            // Alone, the engine uses the run's store (a crash reopens it). With several nodes,
+            // each has a pool of its own, as a process would: a killed node's connections die
+            // with its runtime and must not be the ones the run's views and audit read through.
+            let node_store = if options.nodes <= 1 {
                 store.clone()
             } else {
                 open_store(url).await?
@@ -340,6 +343,11 @@ impl<'p> Run<'p> {
                 let Some(engine) = self.nodes[i].engine.clone() else {
                     continue;
                 };
+                // With several nodes, a node ticks when its own work (or lease renewal) is due;
+                // what the others wrote reaches it through the log at that tick.
+                if self.nodes.len() > 1 && engine.next_due().await?.is_none_or(|t| t > now) {
+                    continue;
+                }
                 match engine.tick().await {
                     Ok(_) => {}
                     Err(EngineError::Crashed) => {
@@ -641,7 +649,7 @@ impl<'p> Run<'p> {
         if !is_memory_url(&self.url) {
             self.nodes[i].store.close().await;
             self.nodes[i].store = open_store(&self.url).await?;
-            if i == 0 {
+            if self.nodes.len() == 1 {
                 self.store = self.nodes[0].store.clone();
                 self.views = Views::new(&self.store);
             }
