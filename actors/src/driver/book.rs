@@ -591,8 +591,7 @@ impl Book {
         }
     }
 
-    /// Starts a sender's actor again from the log (supervision: its previous actor died) and
-    /// registers it. Runs on the actor system's thread, where actors may be started.
+    /// Starts a sender's actor again from the log (supervision: its previous actor died).
     pub(crate) async fn respawn_sender(
         &mut self,
         account: &AccountId,
@@ -601,6 +600,17 @@ impl Book {
         if !self.owns(account) {
             return Err(EngineError::not_found("sender", account.as_str()));
         }
+        tracing::warn!(account = %account, "sender actor re-spawned from the log");
+        self.start_sender(account, now).await
+    }
+
+    /// Loads a sender this process runs from the log, starts its actor and registers it. Runs
+    /// on the actor system's thread, where actors may be started.
+    pub(crate) async fn start_sender(
+        &mut self,
+        account: &AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<actix::Addr<SenderActor>, EngineError> {
         let desk = SenderDesk::load(
             account.clone(),
             self.desk_log(account),
@@ -614,7 +624,6 @@ impl Book {
             .workspace_id()
             .cloned()
             .ok_or_else(|| EngineError::not_found("sender", account.as_str()))?;
-        tracing::warn!(account = %account, "sender actor re-spawned from the log");
         let addr = actix::Actor::start(SenderActor::new(desk));
         self.registry
             .insert(account.clone(), workspace, addr.clone());

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::book::Book;
 use super::schedule_index::DueKey;
 use crate::engine::EngineError;
-use crate::sender::{serve, SenderActor, SenderDesk, SenderMsg, SenderReply};
+use crate::sender::{serve, SenderDesk, SenderMsg, SenderReply};
 use crate::store::{
     decode, node_resource, sender_resource, Condition, EventLog, Fence, FencedLog, LeaseStore,
     StoreError, StoredEvent,
@@ -408,21 +408,7 @@ impl Book {
     /// Starts running a sender whose lease this process just took: its actor from the log, its
     /// sequences scheduled, steps left in flight by the previous owner reconciled first.
     async fn adopt(&mut self, account: &AccountId, now: DateTime<Utc>) -> Result<(), EngineError> {
-        let desk = SenderDesk::load(
-            account.clone(),
-            self.desk_log(account),
-            self.sender_policy,
-            self.seed,
-            now,
-        )
-        .await?;
-        let workspace = desk
-            .account()
-            .workspace_id()
-            .cloned()
-            .ok_or_else(|| EngineError::not_found("sender", account.as_str()))?;
-        let addr = actix::Actor::start(SenderActor::new(desk));
-        self.registry.insert(account.clone(), workspace, addr);
+        self.start_sender(account, now).await?;
         let ours: Vec<SequenceId> = self
             .sequences
             .iter()
