@@ -638,6 +638,8 @@ impl<'p> Run<'p> {
                 &["node-down", &i.to_string(), &self.restarts.to_string()],
             );
             let down = Duration::minutes(30 + (draw % 210) as i64);
+            // Its connections died with it.
+            self.nodes[i].store.close().await;
             self.nodes[i].down_until = Some(now + down);
             tracing::info!(at = %now, node = i, until = %(now + down), "node killed");
         }
