@@ -255,3 +255,201 @@ mod rebalance {
         }
     }
 }
+
+mod fencing {
+    use chrono::{Duration, TimeZone, Utc};
+    use plera_actors::driver::ClusterConfig;
+    use plera_actors::store::{sender_resource, EventLog, LeaseStore, MemoryEventLog};
+    use plera_actors::{
+        CampaignSpec, Engine, EnrollOptions, LeadProfile, LeadSpec, SequentialIds, VirtualClock,
+    };
+    use plera_adapters::sandbox::{SandboxConfig, SandboxLead, SandboxWorld};
+    use plera_domain::ids::{CampaignId, LeadId, OwnerId, ProviderAccountId, WorkspaceId};
+    use plera_domain::play::Play;
+    use plera_domain::ports::Clock;
+    use plera_domain::values::{Action, ConnectionDegree, Limits};
+    use plera_tests::{london_sender, CrashPoint, CrashPoints};
+    use std::collections::BTreeSet;
+    use std::sync::{Arc, Mutex};
+
+    const TTL: Duration = Duration::minutes(10);
+
+    /// Once armed with a sender's lease, takes it over from another "process" right after the
+    /// gateway calls of a tick: the engine was paused past its lease in the middle of a step.
+    struct Thief {
+        log: Arc<MemoryEventLog>,
+        clock: Arc<VirtualClock>,
+        target: Mutex<Option<String>>,
+        stolen: Mutex<Option<u64>>,
+    }
+
+    impl CrashPoints for Thief {
+        fn crash_here(&self, point: CrashPoint) -> bool {
+            if point == CrashPoint::AfterGatewayCall {
+                if let Some(resource) = self.target.lock().unwrap().take() {
+                    let later = self.clock.now() + TTL * 2;
+                    let token = futures::executor::block_on(
+                        self.log.acquire(&resource, "thief", TTL, later),
+                    )
+                    .expect("acquire");
+                    *self.stolen.lock().unwrap() = token;
+                }
+            }
+            false
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_process_that_lost_its_lease_mid_step_writes_nothing_more_for_that_sender() {
+        let start = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+        let clock = Arc::new(VirtualClock::new(start));
+        let log = Arc::new(MemoryEventLog::new());
+        let world = SandboxWorld::new(SandboxConfig::seeded(3), clock.clone());
+        let thief = Arc::new(Thief {
+            log: log.clone(),
+            clock: clock.clone(),
+            target: Mutex::new(None),
+            stolen: Mutex::new(None),
+        });
+        let engine = Engine::builder()
+            .event_log(log.clone())
+            .linkedin(Arc::new(world.clone()))
+            .email(Arc::new(world.clone()))
+            .clock(clock.clone())
+            .ids(Arc::new(SequentialIds::default()))
+            .crash_points(thief.clone())
+            .cluster(ClusterConfig {
+                node: "a".into(),
+                leases: log.clone(),
+                ttl: TTL,
+                renew_every: Duration::minutes(2),
+            })
+            .build()
+            .await
+            .expect("engine");
+        let ws = WorkspaceId::new("ws");
+        let link = engine
+            .start_connection(&ws, &OwnerId::new("o"), None)
+            .await
+            .expect("start");
+        let settings = london_sender(Limits {
+            daily_invites: 20,
+            daily_messages: 50,
+            weekly_invites: 80,
+        });
+        let provider = ProviderAccountId::new("p");
+        let account = engine
+            .complete_connection(&link.state, &provider, settings.clone())
+            .await
+            .expect("connect");
+        world.add_account_in(account.clone(), provider, settings.tier, settings.timezone);
+        engine
+            .register_mailbox(&ws, &"mb".into(), "sales@acme.io")
+            .await
+            .expect("mailbox");
+        let campaign = engine
+            .create_campaign(
+                &ws,
+                CampaignSpec {
+                    id: Some(CampaignId::new("c")),
+                    name: "c".into(),
+                    play: Play::linkedin_first(),
+                    senders: vec![account.clone()],
+                    mailbox: Some("mb".into()),
+                },
+            )
+            .await
+            .expect("campaign");
+        let lead = LeadId::new("ada");
+        world.add_lead(
+            lead.clone(),
+            SandboxLead {
+                email: None,
+                first_degree_with: BTreeSet::new(),
+            },
+        );
+        engine
+            .enroll(
+                &ws,
+                &campaign,
+                LeadSpec {
+                    lead_id: lead.clone(),
+                    profile: LeadProfile::new("Ada", "Lovelace", "Acme")
+                        .with_var("sender_first_name", "Al"),
+                    connection_degree: ConnectionDegree::Second,
+                    sender: None,
+                },
+                EnrollOptions::default(),
+            )
+            .await
+            .expect("enroll");
+
+        // The tick takes the lease and sends the invite; the lease is taken over between the
+        // provider's answer and the outcome's append.
+        *thief.target.lock().unwrap() = Some(sender_resource(account.as_str()));
+        let mut invited = false;
+        for _ in 0..120 {
+            engine
+                .tick()
+                .await
+                .expect("a lost lease is not an engine failure");
+            if !world.ledger().is_empty() {
+                invited = true;
+                break;
+            }
+            clock.advance_to(clock.now() + Duration::minutes(1));
+        }
+        assert!(invited, "the invite went out");
+        assert!(
+            thief.stolen.lock().unwrap().is_some(),
+            "the lease was taken"
+        );
+        let types = |events: &[plera_actors::store::StoredEvent]| -> Vec<String> {
+            events
+                .iter()
+                .filter(|e| e.aggregate_type == "lead_sequence")
+                .map(|e| e.event_type.clone())
+                .collect()
+        };
+        let events = log.read_after(0, usize::MAX).await.expect("read");
+        let before = types(&events);
+        assert!(before.contains(&"StepStarted".to_string()), "{before:?}");
+        assert!(
+            !before.contains(&"InviteSent".to_string()),
+            "the outcome append of a process without the lease is refused: {before:?}"
+        );
+        assert!(engine.running_senders().is_empty(), "it let the sender go");
+        // While the thief holds it, this process writes nothing for that sender.
+        for _ in 0..5 {
+            clock.advance_to(clock.now() + Duration::minutes(1));
+            engine.tick().await.expect("tick");
+        }
+        let during = log.read_after(0, usize::MAX).await.expect("read");
+        assert_eq!(types(&during), before);
+
+        // The thief lets go: the sender comes back, the step left in flight is reconciled with
+        // the provider, recorded as sent, and never sent again.
+        let stolen = thief.stolen.lock().unwrap().expect("token");
+        log.release(&sender_resource(account.as_str()), "thief", stolen)
+            .await
+            .expect("release");
+        for _ in 0..5 {
+            clock.advance_to(clock.now() + Duration::minutes(1));
+            engine.tick().await.expect("tick");
+        }
+        assert_eq!(engine.running_senders(), vec![account.clone()]);
+        let after = types(&log.read_after(0, usize::MAX).await.expect("read"));
+        assert!(
+            after.contains(&"StepOutcomeUnknown".to_string()),
+            "{after:?}"
+        );
+        assert!(after.contains(&"InviteSent".to_string()), "{after:?}");
+        let invites = world
+            .ledger()
+            .iter()
+            .filter(|e| e.action == Action::Invite && e.lead_id == lead)
+            .count();
+        assert_eq!(invites, 1, "sent once");
+        engine.shutdown().await;
+    }
+}
