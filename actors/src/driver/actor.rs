@@ -109,8 +109,6 @@ pub enum DriverMsg {
         /// Now.
         now: DateTime<Utc>,
     },
-    /// Re-spawn a sender whose actor died.
-    RespawnSender(AccountId, DateTime<Utc>),
     /// Read a lead's sequences.
     Sequences(WorkspaceId, LeadId),
     /// Read a workspace's mailbox address.
@@ -247,10 +245,6 @@ async fn run(book: &mut Book, msg: DriverMsg) -> Result<DriverReply, EngineError
             book.wake_sender(&account, now);
             reply.map(|_| DriverReply::Done)
         }
-        DriverMsg::RespawnSender(account, now) => book
-            .respawn_sender(&account, now)
-            .await
-            .map(|_| DriverReply::Done),
         DriverMsg::WakeSender(account, now) => {
             book.wake_sender(&account, now);
             Ok(DriverReply::Done)
@@ -313,7 +307,6 @@ impl DriverMsg {
             | DriverMsg::MarkRead { now, .. }
             | DriverMsg::WakeSender(_, now)
             | DriverMsg::SenderCommand { now, .. }
-            | DriverMsg::RespawnSender(_, now)
             | DriverMsg::Leave(now) => Some(*now),
             DriverMsg::AskSender(_, msg) => Some(msg.at()),
             DriverMsg::NextDue

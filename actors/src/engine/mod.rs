@@ -154,29 +154,14 @@ impl Engine {
         if !self.inner.registry.belongs_to(account, workspace) {
             return Err(EngineError::not_found("sender", account.as_str()));
         }
-        let Some(addr) = self.inner.registry.get(account) else {
-            // Another process runs it: the driver serves the message from the log.
-            return match self
-                .driver(DriverMsg::AskSender(account.clone(), msg))
-                .await?
-            {
-                DriverReply::Sender(reply) => Ok(reply),
-                _ => Err(EngineError::SystemDown),
-            };
-        };
-        match addr.send(msg.clone()).await {
-            Ok(reply) => reply,
-            Err(_) => {
-                // Supervision: the actor died; the driver starts a new one from the log.
-                self.driver(DriverMsg::RespawnSender(account.clone(), self.now()))
-                    .await?;
-                let addr = self
-                    .inner
-                    .registry
-                    .get(account)
-                    .ok_or_else(|| EngineError::not_found("sender", account.as_str()))?;
-                addr.send(msg).await.map_err(|_| EngineError::SystemDown)?
-            }
+        // Through the driver: it re-spawns a dead actor from the log (supervision), and serves
+        // a sender another process runs from the log.
+        match self
+            .driver(DriverMsg::AskSender(account.clone(), msg))
+            .await?
+        {
+            DriverReply::Sender(reply) => Ok(reply),
+            _ => Err(EngineError::SystemDown),
         }
     }
 
