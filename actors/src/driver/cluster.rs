@@ -60,6 +60,8 @@ pub(crate) struct Membership {
     pub(crate) last_seen: Option<DateTime<Utc>>,
     /// The token of this process's own lease (it says the process is alive), once taken.
     pub(crate) node_token: Option<u64>,
+    /// Shut down: gave its leases up and takes no new ones (a tick still queued does nothing).
+    pub(crate) left: bool,
 }
 
 impl Membership {
@@ -71,6 +73,7 @@ impl Membership {
             next_renewal: None,
             last_seen: None,
             node_token: None,
+            left: false,
         }
     }
 }
@@ -487,8 +490,14 @@ impl Book {
         if let Some(c) = self.cluster.as_mut() {
             c.node_token = None;
             c.next_renewal = None;
+            c.left = true;
         }
         Ok(())
+    }
+
+    /// Whether this process left the cluster (it is shutting down).
+    pub(crate) fn has_left(&self) -> bool {
+        self.cluster.as_ref().is_some_and(|c| c.left)
     }
 
     /// Serves a sender command (or a read, or a provider warning) for a sender another process

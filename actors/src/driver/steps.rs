@@ -151,6 +151,10 @@ impl Book {
     /// Runs everything due at or before `now`. When the tick fails (a store failure), everything
     /// it took from the due index is put back a minute later, so no lead or sender is forgotten.
     pub async fn tick(&mut self, now: DateTime<Utc>) -> Result<TickReport, EngineError> {
+        if self.has_left() {
+            // Shutting down: a tick still queued must not take leases back.
+            return Ok(TickReport::default());
+        }
         if self.clustered() {
             self.sync(now).await?;
             self.maintain(now).await?;

@@ -304,6 +304,12 @@ impl<'p> Run<'p> {
         self.shutdown_all().await;
         self.edges.close().await;
         result?;
+        if !is_memory_url(&self.url) {
+            // The engines' runtimes are gone, and with them the connections they opened in the
+            // pool: whoever reads the outcome gets a pool of its own.
+            self.store.close().await;
+            self.store = open_store(&self.url).await?;
+        }
         Ok(SimulationOutcome {
             world: self.world,
             store: self.store,
