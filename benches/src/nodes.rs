@@ -83,7 +83,7 @@ pub enum Setup {
 }
 
 impl Setup {
-    /// Its name in reports (sorts in the order runs are made: nodes first, plain last).
+    /// Its name in reports.
     pub fn name(self) -> String {
         match self {
             Setup::Cluster(1) => "1 node (cluster config)".into(),
