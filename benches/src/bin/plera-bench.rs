@@ -4,11 +4,13 @@
 //! ```sh
 //! cargo run --release -p plera-benches --bin plera-bench -- all
 //! cargo run --release -p plera-benches --bin plera-bench -- command --stores sqlite
+//! cargo run --release -p plera-benches --bin plera-bench -- nodes --nodes 1,2,4 --repeats 3
 //! ```
 
 use clap::{Parser, ValueEnum};
 use plera_benches::command::{self, CommandOptions};
 use plera_benches::db::Kind;
+use plera_benches::nodes::{self, NodesOptions};
 use plera_benches::report::{Sink, HEADER};
 use plera_benches::{ingest, machine, replay, simulate};
 use std::path::PathBuf;
@@ -25,7 +27,9 @@ enum Bench {
     Ingest,
     /// The engine's command path alone (for profiling: `perf record` around it).
     Engine,
-    /// All of the above but `engine`.
+    /// Scale-out: 1, 2, 4 clustered engine nodes on one PostgreSQL schema, and the plain engine.
+    Nodes,
+    /// All of the above but `engine` and `nodes`.
     All,
 }
 
@@ -80,6 +84,15 @@ struct Args {
     /// With `engine`: also measure the what-if variants (proposed runtime changes, modelled).
     #[arg(long)]
     what_if: bool,
+    /// With `nodes`: the node counts to measure (PostgreSQL only).
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 4])]
+    nodes: Vec<usize>,
+    /// With `nodes`: leads per sender (20 steps each; at most 25, a sender's daily messages).
+    #[arg(long, default_value_t = 20)]
+    node_leads: usize,
+    /// With `nodes`: also sample PostgreSQL's locks and WAL waits every 10 ms while measuring.
+    #[arg(long)]
+    sample_locks: bool,
     /// Also append every figure as a JSON line to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -142,6 +155,16 @@ async fn run(args: &Args) -> Result<(), String> {
         for &k in &stores {
             sink.add(command::engine_bench(k, &args.pg, &o, args.what_if).await?);
         }
+    }
+    if args.benches.contains(&Bench::Nodes) {
+        let o = NodesOptions {
+            nodes: args.nodes.clone(),
+            senders: args.concurrency,
+            leads_per_sender: args.node_leads,
+            repeats: args.repeats,
+            sample_locks: args.sample_locks,
+        };
+        sink.add(nodes::bench(&args.pg, &o).await?);
     }
     if wants(args, Bench::Replay) {
         for &k in &stores {
