@@ -7,8 +7,8 @@
 //! separate process would have), all on one virtual clock and one sandbox world (the provider
 //! every node talks to). Leases are settled first (ticks with nothing enrolled, the clock moved
 //! by `renew_every` between rounds, until the nodes' `running_senders` are disjoint and cover
-//! every sender); only then are the leads enrolled, through a plain set-up engine, and every node
-//! reads them (`Engine::next_due` reads the log first on a clustered engine). The measured phase
+//! every sender); only then are the leads enrolled, through a plain set-up engine; every node
+//! reads them at its first measured tick (a clustered tick reads the log first). The measured phase
 //! runs the K nodes' tick loops concurrently, one tokio task each, until every node has run every
 //! step of its senders' leads; the sandbox's ledger is checked to hold exactly one message per
 //! step. A long `ttl` (1 virtual day) and `renew_every` (1 virtual hour) keep lease churn out of
@@ -417,11 +417,9 @@ pub async fn run(pg_base: &str, setup: Setup, o: &NodesOptions) -> Result<NodesR
             }
             let rounds = settle(&nodes, &rig.clock, &rig.senders).await?;
             eprintln!("  {k} node(s): leases settled in {rounds} round(s)");
+            // Each node reads the enrolments at its first measured tick (one read of a few
+            // hundred events, inside the measured time).
             rig.enroll(o.leads_per_sender, "lead").await?;
-            for n in &nodes {
-                // A clustered engine reads the log before every message: the enrolments.
-                n.next_due().await.map_err(|e| e.to_string())?;
-            }
             rig
         }
     };
