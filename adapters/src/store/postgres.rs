@@ -117,12 +117,22 @@ impl PostgresEventLog {
         if !conditions.is_empty() {
             check_conditions(&mut tx, conditions).await?;
         }
-        let last = self.last_sequences(&mut tx, events).await?;
+        // One round trip for both: every aggregate's last sequence and the last position.
+        let keys = batch::aggregates(events);
+        let found: Vec<(String, String, Option<i64>, i64)> = sqlx::query_as(
+            "SELECT k.t, k.i, (SELECT MAX(sequence) FROM events e \
+             WHERE e.aggregate_type = k.t AND e.aggregate_id = k.i), \
+             (SELECT COALESCE(MAX(position), 0)::bigint FROM events) \
+             FROM UNNEST($1::text[], $2::text[]) AS k(t, i)",
+        )
+        .bind(keys.iter().map(|k| k.0).collect::<Vec<_>>())
+        .bind(keys.iter().map(|k| k.1).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
+        let last_position = found.first().map_or(0, |row| row.3);
+        let last =
+            batch::last_sequences(found.into_iter().map(|(t, i, s, _)| (t, i, s)).collect())?;
         batch::check_sequences(events, &last)?;
-        let last_position: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(position), 0)::bigint FROM events")
-                .fetch_one(&mut *tx)
-                .await?;
         let (event_rows, action_rows) = batch::rows(events, last_position)?;
         sqlx::query(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
