@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use plera_domain::ids::AccountId;
 
 use super::behaviour::{incident_on, Incident};
+use super::lookahead::Lookahead;
 
 /// How far ahead `next` looks.
 const HORIZON_DAYS: i64 = 366;
@@ -25,7 +26,7 @@ pub(crate) struct FlagDraws<'a> {
 #[derive(Clone, Debug)]
 pub(crate) struct Flags {
     checked_through: DateTime<Utc>,
-    cached_next: Option<(DateTime<Utc>, Option<DateTime<Utc>>)>,
+    lookahead: Option<Lookahead>,
 }
 
 impl Flags {
@@ -33,7 +34,7 @@ impl Flags {
     pub fn new(since: DateTime<Utc>) -> Self {
         Self {
             checked_through: since,
-            cached_next: None,
+            lookahead: None,
         }
     }
 
@@ -49,15 +50,12 @@ impl Flags {
 
     /// The next drawn instant not yet decided (within a year).
     pub fn next(&mut self, draws: FlagDraws<'_>) -> Option<DateTime<Utc>> {
-        if let Some((at, next)) = self.cached_next {
-            if at == self.checked_through {
-                return next;
-            }
-        }
-        let until = self.checked_through + Duration::days(HORIZON_DAYS);
-        let next = first_drawn(draws, self.checked_through, until);
-        self.cached_next = Some((self.checked_through, next));
-        next
+        Lookahead::first_after(
+            &mut self.lookahead,
+            self.checked_through,
+            Duration::days(HORIZON_DAYS),
+            |after, until| first_drawn(draws, after, until),
+        )
     }
 }
 

@@ -26,6 +26,7 @@ mod faults;
 mod flags;
 mod gateway;
 mod ledger;
+mod lookahead;
 mod notifications;
 mod session;
 mod state;

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use plera_domain::ids::AccountId;
 
 use super::behaviour::session_expiry_on;
+use super::lookahead::Lookahead;
 
 /// How far ahead `next_expiry` looks; a quiet account's next expiry may be further away.
 const HORIZON_DAYS: u32 = 366;
@@ -30,9 +31,8 @@ pub(crate) struct Session {
     expired_at: Option<DateTime<Utc>>,
     /// Expiries up to this instant have been decided.
     checked_through: DateTime<Utc>,
-    /// The last answer of `next_expiry`, valid for the `checked_through` and blackout it was
-    /// computed for (scanning a year of days on every look would be wasteful).
-    cached_next: Option<(DateTime<Utc>, Blackout, Option<DateTime<Utc>>)>,
+    /// What `next_expiry` scanned, and for which blackout (a new blackout starts afresh).
+    lookahead: Option<(Blackout, Lookahead)>,
 }
 
 impl Session {
@@ -41,7 +41,7 @@ impl Session {
         Self {
             expired_at: None,
             checked_through: since,
-            cached_next: None,
+            lookahead: None,
         }
     }
 
@@ -79,14 +79,17 @@ impl Session {
         if self.expired_at.is_some() {
             return None;
         }
-        if let Some((at, cached_blackout, next)) = self.cached_next {
-            if at == self.checked_through && cached_blackout == blackout {
-                return next;
-            }
-        }
-        let horizon = self.checked_through + chrono::Duration::days(i64::from(HORIZON_DAYS));
-        let next = first_expiry(draws, blackout, self.checked_through, horizon);
-        self.cached_next = Some((self.checked_through, blackout, next));
+        let mut cache = match self.lookahead {
+            Some((b, cache)) if b == blackout => Some(cache),
+            _ => None,
+        };
+        let next = Lookahead::first_after(
+            &mut cache,
+            self.checked_through,
+            chrono::Duration::days(i64::from(HORIZON_DAYS)),
+            |after, until| first_expiry(draws, blackout, after, until),
+        );
+        self.lookahead = cache.map(|c| (blackout, c));
         next
     }
 

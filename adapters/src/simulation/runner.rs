@@ -345,17 +345,30 @@ impl<'p> Run<'p> {
             self.poll(now).await?;
             self.revive_nodes(now).await?;
             let mut crashed = false;
+            // When each node next has work: from its tick's report, or from asking it when it
+            // was not due (one message less per node and step: the loop runs thousands).
+            let mut next_node = None;
             for i in 0..self.nodes.len() {
                 let Some(engine) = self.nodes[i].engine.clone() else {
+                    next_node = [next_node, self.nodes[i].down_until]
+                        .into_iter()
+                        .flatten()
+                        .min();
                     continue;
                 };
                 // With several nodes, a node ticks when its own work (or lease renewal) is due;
                 // what the others wrote reaches it through the log at that tick.
-                if self.nodes.len() > 1 && engine.next_due().await?.is_none_or(|t| t > now) {
-                    continue;
+                if self.nodes.len() > 1 {
+                    let due = engine.next_due().await?;
+                    if due.is_none_or(|t| t > now) {
+                        next_node = [next_node, due].into_iter().flatten().min();
+                        continue;
+                    }
                 }
                 match engine.tick().await {
-                    Ok(_) => {}
+                    Ok(report) => {
+                        next_node = [next_node, report.next_due].into_iter().flatten().min();
+                    }
                     Err(EngineError::Crashed) => {
                         self.restart(i).await?;
                         crashed = true;
@@ -365,14 +378,6 @@ impl<'p> Run<'p> {
             }
             if crashed {
                 continue;
-            }
-            let mut next_node = None;
-            for node in &self.nodes {
-                let due = match &node.engine {
-                    Some(engine) => engine.next_due().await?,
-                    None => node.down_until,
-                };
-                next_node = [next_node, due].into_iter().flatten().min();
             }
             let next = [
                 next_node,
