@@ -224,7 +224,8 @@ impl Runner<'_> {
         .into())
     }
 
-    /// Loads the rows of `reads`: one statement per table, prefix length and chunk of keys.
+    /// Loads the rows of `reads`: one statement per table and prefix length (and chunk of
+    /// [`sql::ROWS_PER_STATEMENT`] keys), its text the same whatever the number of keys.
     async fn load(&self, reads: Vec<Read>, snapshot: &mut Snapshot) -> Result<(), ViewError> {
         let mut groups: BTreeMap<(&'static str, usize), (&'static Table, Vec<Read>)> =
             BTreeMap::new();
@@ -238,13 +239,17 @@ impl Runner<'_> {
         let dialect = self.db.dialect();
         for ((_, len), (table, reads)) in groups {
             let kinds = sql::kinds(table);
-            for chunk in reads.chunks(sql::keys_per_statement(dialect, len)) {
-                let mut query = sql::select(dialect, table);
-                if len > 0 {
-                    query.push(" WHERE ");
-                    let keys: Vec<&Key> = chunk.iter().map(|r| &r.prefix).collect();
-                    sql::push_keys(&mut query, table, &keys);
+            if len == 0 {
+                // The whole table (a read of the empty prefix is one read).
+                let rows = self.db.fetch(&sql::select(dialect, table), &kinds).await?;
+                for read in &reads {
+                    snapshot.answer(read, rows.clone())?;
                 }
+                continue;
+            }
+            for chunk in reads.chunks(sql::ROWS_PER_STATEMENT) {
+                let keys: Vec<&Key> = chunk.iter().map(|r| &r.prefix).collect();
+                let query = sql::load(dialect, table, &keys)?;
                 let mut by_prefix: BTreeMap<Key, Vec<Vec<Value>>> = BTreeMap::new();
                 for row in self.db.fetch(&query, &kinds).await? {
                     let mut key = table.key_of(&row)?;
@@ -288,9 +293,8 @@ struct TableChanges<'c> {
     deletes: Vec<&'c Key>,
 }
 
-/// Writes a batch's changes: per table, multi-row deletes then multi-row upserts.
+/// Writes a batch's changes: per table, a bulk delete then a bulk upsert.
 async fn write(tx: &mut Tx, db: &Db, changes: &[Change]) -> Result<(), ViewError> {
-    let dialect = db.dialect();
     let mut by_table: BTreeMap<&'static str, TableChanges<'_>> = BTreeMap::new();
     for change in changes {
         let table = change.table();
@@ -304,21 +308,29 @@ async fn write(tx: &mut Tx, db: &Db, changes: &[Change]) -> Result<(), ViewError
             Change::Delete { key, .. } => entry.deletes.push(key),
         }
     }
-    for TableChanges {
-        table,
-        upserts,
-        deletes,
-    } in by_table.into_values()
-    {
-        for chunk in deletes.chunks(sql::keys_per_statement(dialect, table.key)) {
-            if let Some(statement) = sql::delete(dialect, table, chunk) {
-                tx.exec(&statement).await?;
-            }
+    for changes in by_table.into_values() {
+        write_table(tx, db, changes.table, &changes.upserts, &changes.deletes).await?;
+    }
+    Ok(())
+}
+
+/// Deletes then upserts rows of one table, [`sql::ROWS_PER_STATEMENT`] per statement.
+async fn write_table(
+    tx: &mut Tx,
+    db: &Db,
+    table: &'static Table,
+    upserts: &[&Vec<Value>],
+    deletes: &[&Key],
+) -> Result<(), ViewError> {
+    let dialect = db.dialect();
+    for chunk in deletes.chunks(sql::ROWS_PER_STATEMENT) {
+        if let Some(statement) = sql::delete(dialect, table, chunk)? {
+            tx.exec(&statement).await?;
         }
-        for chunk in upserts.chunks(sql::rows_per_statement(dialect, table)) {
-            if let Some(statement) = sql::upsert(dialect, table, chunk) {
-                tx.exec(&statement).await?;
-            }
+    }
+    for chunk in upserts.chunks(sql::ROWS_PER_STATEMENT) {
+        if let Some(statement) = sql::upsert(dialect, table, chunk)? {
+            tx.exec(&statement).await?;
         }
     }
     Ok(())
