@@ -65,15 +65,29 @@ impl LoadedTable {
 }
 
 /// Rows the runner loaded for a batch, and which reads they answer.
+///
+/// A snapshot is either *partial* (the incremental runner's: only the reads it answered are
+/// known) or *complete* ([`Snapshot::complete`]: it holds every row of the tables it is used
+/// for, so every read is answered; a rebuild keeps its views' rows in one).
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     tables: BTreeMap<&'static str, LoadedTable>,
+    complete: bool,
 }
 
 impl Snapshot {
     /// An empty snapshot (the first round of a batch).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A snapshot that answers every read: its rows are all the rows there are (none at first).
+    /// Keep it current with [`Snapshot::apply`] after each batch.
+    pub fn complete() -> Self {
+        Self {
+            tables: BTreeMap::new(),
+            complete: true,
+        }
     }
 
     /// Records the answer to `read`: every row of its table whose key starts with its prefix.
@@ -90,11 +104,34 @@ impl Snapshot {
         Ok(())
     }
 
+    /// Applies a batch's changes to the rows (a complete snapshot stays the tables' state).
+    pub fn apply(&mut self, changes: Vec<Change>) -> Result<(), ProjectionError> {
+        for change in changes {
+            match change {
+                Change::Upsert { table, row } => {
+                    let key = table.key_of(&row)?;
+                    self.tables
+                        .entry(table.name)
+                        .or_default()
+                        .rows
+                        .insert(key, row);
+                }
+                Change::Delete { table, key } => {
+                    if let Some(loaded) = self.tables.get_mut(table.name) {
+                        loaded.rows.remove(&key);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Whether a read of `prefix` (or of a full key) is answered by an earlier, wider read.
     fn covers(&self, table: &'static str, prefix: &[KeyPart]) -> bool {
-        self.tables.get(table).is_some_and(|loaded| {
-            (0..=prefix.len()).any(|n| loaded.answered.contains(&prefix[..n]))
-        })
+        self.complete
+            || self.tables.get(table).is_some_and(|loaded| {
+                (0..=prefix.len()).any(|n| loaded.answered.contains(&prefix[..n]))
+            })
     }
 
     /// The loaded row of `table` with `key`.
@@ -370,6 +407,50 @@ mod tests {
         stage.delete::<Pair>(key(&["y", "1"]));
         assert_eq!(stage.get::<Pair>(key(&["y", "1"])).unwrap(), None);
         assert!(!stage.is_missing_rows());
+    }
+
+    #[test]
+    fn a_complete_snapshot_answers_every_read_and_follows_the_changes() {
+        let mut snapshot = Snapshot::complete();
+        let mut stage = Stage::new(&snapshot);
+        // Nothing to load: an absent row is known absent.
+        assert_eq!(stage.get::<Pair>(key(&["x", "1"])).unwrap(), None);
+        assert!(stage.scan::<Pair>(key(&["x"])).unwrap().is_empty());
+        stage.put(&pair("x", "1", 1));
+        stage.put(&pair("x", "2", 2));
+        // A delete of a row that never was is no change.
+        stage.delete::<Pair>(key(&["x", "9"]));
+        let Outcome::Done(changes) = stage.finish() else {
+            panic!("a complete snapshot never asks for rows");
+        };
+        assert_eq!(changes.len(), 2);
+        snapshot.apply(changes).unwrap();
+        assert_eq!(snapshot.len(), 2);
+
+        let mut stage = Stage::new(&snapshot);
+        assert_eq!(
+            stage.get::<Pair>(key(&["x", "2"])).unwrap(),
+            Some(pair("x", "2", 2))
+        );
+        stage.put(&pair("x", "2", 2));
+        stage.delete::<Pair>(key(&["x", "1"]));
+        let Outcome::Done(changes) = stage.finish() else {
+            panic!("nothing is missing");
+        };
+        assert_eq!(
+            changes,
+            vec![Change::Delete {
+                table: Pair::table(),
+                key: key(&["x", "1"])
+            }],
+            "an unchanged row is not written again; a delete of a present row is"
+        );
+        snapshot.apply(changes).unwrap();
+        assert_eq!(snapshot.row("pairs", &key(&["x", "1"])), None);
+        assert_eq!(
+            snapshot.row("pairs", &key(&["x", "2"])),
+            Some(&pair("x", "2", 2).to_values())
+        );
     }
 
     #[test]
