@@ -172,12 +172,9 @@ impl Runner<'_> {
                 if at >= last {
                     continue;
                 }
-                let events: Vec<Decoded> = decoded
-                    .iter()
-                    .filter(|e| e.position > at)
-                    .cloned()
-                    .collect();
-                let changes = self.fold(*view, &events).await?;
+                // The batch is in position order: the view's events are a suffix of it.
+                let events = &decoded[decoded.partition_point(|e| e.position <= at)..];
+                let changes = self.fold(*view, events).await?;
                 plans.push((*view, at, changes));
             }
             let mut tx = self.db.begin().await?;
