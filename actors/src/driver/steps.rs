@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
-use plera_domain::ids::{AccountId, SequenceId};
+use plera_domain::ids::{AccountId, LeadId, SequenceId, WorkspaceId};
 use plera_domain::lead::{
     next_step, LeadSequence, LeadSequenceCommand, NextStep, SkipReason, StopReason,
 };
@@ -18,6 +18,7 @@ use super::book::Book;
 use super::render::{render_step, Rendered};
 use super::schedule_index::DueKey;
 use crate::engine::EngineError;
+use crate::leads::LeadProfile;
 use crate::sender::{SenderCard, SenderMsg, SenderReply, SlotCandidate, StepReport};
 use crate::store::{NewEvent, Tracked};
 
@@ -171,6 +172,9 @@ impl Book {
         let mut started: Vec<Started> = Vec::new();
         let mut reconcile: Vec<(SequenceId, u32, Action)> = Vec::new();
 
+        let profiles = self
+            .prefetch_profiles(&self.email_steps_due(&due, now))
+            .await;
         for key in due {
             match key {
                 DueKey::Sender(a) => {
@@ -184,14 +188,17 @@ impl Book {
                         &mut offers,
                         &mut started,
                         &mut reconcile,
+                        &profiles,
                     )
                     .await?;
                 }
             }
         }
 
+        let profiles = self.prefetch_profiles(&self.heads_of_lines(&offers)).await;
         for account in offers {
-            self.offer(&account, now, &mut batch, &mut started).await?;
+            self.offer(&account, now, &mut batch, &mut started, &profiles)
+                .await?;
         }
 
         let slots: Vec<(AccountId, Action)> = started
@@ -260,6 +267,7 @@ impl Book {
         offers: &mut BTreeSet<AccountId>,
         started: &mut Vec<Started>,
         reconcile: &mut Vec<(SequenceId, u32, Action)>,
+        profiles: &Profiles,
     ) -> Result<(), EngineError> {
         if self.needs_unknown.remove(id) {
             if let Some(p) = self.current(batch, id).and_then(|t| t.state.pending()) {
@@ -352,7 +360,10 @@ impl Book {
                         }
                         return Ok(());
                     }
-                    if let Err(e) = self.prepare_email(id, step, now, batch, started).await {
+                    if let Err(e) = self
+                        .prepare_email(id, step, now, batch, started, profiles)
+                        .await
+                    {
                         // One lead's trouble (its profile unreadable) must not stall the others.
                         tracing::warn!(sequence = %id, error = %e, "email step postponed");
                         self.due
@@ -377,6 +388,7 @@ impl Book {
         now: DateTime<Utc>,
         batch: &mut Batch,
         started: &mut Vec<Started>,
+        profiles: &Profiles,
     ) -> Result<(), EngineError> {
         let Some(tracked) = self.current(batch, id) else {
             return Ok(());
@@ -390,7 +402,9 @@ impl Book {
         let Some(play_step) = play.steps.get(step as usize) else {
             return Ok(());
         };
-        let profile = self.profile(&e.workspace_id, &e.lead_id).await?;
+        let profile = self
+            .profile_of(profiles, &e.workspace_id, &e.lead_id)
+            .await?;
         let mailbox = e.mailbox_id.clone();
         let to = profile.email.clone();
         let skip = |reason| LeadSequenceCommand::SkipStep {
@@ -449,6 +463,7 @@ impl Book {
         now: DateTime<Utc>,
         batch: &mut Batch,
         started: &mut Vec<Started>,
+        profiles: &Profiles,
     ) -> Result<(), EngineError> {
         let mut candidates = Vec::new();
         if let Some(per_campaign) = self.waiting.get(account) {
@@ -521,6 +536,7 @@ impl Book {
                     now,
                     batch,
                     started,
+                    profiles,
                 )
                 .await;
             let started_ok = match started {
@@ -554,6 +570,7 @@ impl Book {
         now: DateTime<Utc>,
         batch: &mut Batch,
         started: &mut Vec<Started>,
+        profiles: &Profiles,
     ) -> Result<bool, EngineError> {
         let Some(tracked) = self.current(batch, id) else {
             return Ok(false);
@@ -580,7 +597,9 @@ impl Book {
         let Some(play_step) = play.steps.get(step as usize) else {
             return Ok(false);
         };
-        let profile = self.profile(&e.workspace_id, &e.lead_id).await?;
+        let profile = self
+            .profile_of(profiles, &e.workspace_id, &e.lead_id)
+            .await?;
         let rendered = match render_step(play_step, &profile, card.as_ref().map(|c| c.tier)) {
             Ok(r) => r,
             Err(err) => {
@@ -931,3 +950,102 @@ impl Book {
 
 #[allow(dead_code)]
 fn _assert_send(_: &HashMap<(), ()>) {}
+
+/// Lead profiles read ahead for a tick, by workspace and lead.
+type Profiles = HashMap<WorkspaceId, HashMap<LeadId, LeadProfile>>;
+
+impl Book {
+    /// Reads the profiles of `ids`' leads with one `LeadDirectory::get_many` per workspace, so
+    /// that a tick does not read them one query per step. A lead without a profile gets the
+    /// empty one (as [`Book::profile`] gives it). A failed read leaves its leads out: their
+    /// steps then read one by one, as before, so one unreadable profile stalls no other lead.
+    async fn prefetch_profiles(&self, ids: &[SequenceId]) -> Profiles {
+        let mut wanted: BTreeMap<WorkspaceId, BTreeSet<LeadId>> = BTreeMap::new();
+        for id in ids {
+            if let Some(e) = self.sequences.get(id).and_then(|t| t.state.enrollment()) {
+                wanted
+                    .entry(e.workspace_id.clone())
+                    .or_default()
+                    .insert(e.lead_id.clone());
+            }
+        }
+        let mut out = Profiles::new();
+        for (workspace, leads) in wanted {
+            let leads: Vec<LeadId> = leads.into_iter().collect();
+            let Ok(mut found) = self.directory.get_many(&workspace, &leads).await else {
+                continue;
+            };
+            let profiles = out.entry(workspace).or_default();
+            for lead in leads {
+                let profile = found.remove(&lead).unwrap_or_default();
+                profiles.insert(lead, profile);
+            }
+        }
+        out
+    }
+
+    /// A lead's profile from the tick's read-ahead, else from the directory.
+    async fn profile_of(
+        &self,
+        profiles: &Profiles,
+        workspace: &WorkspaceId,
+        lead: &LeadId,
+    ) -> Result<LeadProfile, EngineError> {
+        match profiles.get(workspace).and_then(|p| p.get(lead)) {
+            Some(profile) => Ok(profile.clone()),
+            None => self.profile(workspace, lead).await,
+        }
+    }
+
+    /// The due sequences whose next step is an email due now (a read-ahead hint: `advance`
+    /// decides, and reads any profile the hint missed itself).
+    fn email_steps_due(&self, due: &[DueKey], now: DateTime<Utc>) -> Vec<SequenceId> {
+        due.iter()
+            .filter_map(|key| match key {
+                DueKey::Lead(id) => Some(id),
+                DueKey::Sender(_) => None,
+            })
+            .filter(|id| {
+                let Some(tracked) = self.sequences.get(*id) else {
+                    return false;
+                };
+                let Some(play) = tracked
+                    .state
+                    .enrollment()
+                    .and_then(|e| self.plays.get(&e.campaign_id))
+                else {
+                    return false;
+                };
+                matches!(
+                    next_step(&tracked.state, play),
+                    NextStep::Run { action, not_before, .. }
+                        if !action.is_linkedin() && not_before <= now
+                )
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The sequences `offer` will put to `accounts`: the head of each campaign's line, one per
+    /// action (a read-ahead hint, as above).
+    fn heads_of_lines(&self, accounts: &BTreeSet<AccountId>) -> Vec<SequenceId> {
+        let mut out = Vec::new();
+        for per_campaign in accounts.iter().filter_map(|a| self.waiting.get(a)) {
+            for line in per_campaign.values() {
+                let mut seen = BTreeSet::new();
+                for (_, id) in line {
+                    let Some((_, _, _, action)) = self.waiting_of.get(id) else {
+                        continue;
+                    };
+                    if seen.insert(format!("{action}")) {
+                        out.push(id.clone());
+                    }
+                    if seen.len() == 2 {
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
