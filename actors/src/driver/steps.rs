@@ -84,6 +84,8 @@ struct Batch {
     records: Vec<NewEvent>,
     staged: BTreeMap<SequenceId, Tracked<LeadSequence>>,
     finished: BTreeSet<SequenceId>,
+    /// Lead profiles read ahead for the steps this batch may start.
+    profiles: Profiles,
 }
 
 impl Book {
@@ -172,7 +174,7 @@ impl Book {
         let mut started: Vec<Started> = Vec::new();
         let mut reconcile: Vec<(SequenceId, u32, Action)> = Vec::new();
 
-        let profiles = self
+        batch.profiles = self
             .prefetch_profiles(&self.email_steps_due(&due, now))
             .await;
         for key in due {
@@ -188,17 +190,22 @@ impl Book {
                         &mut offers,
                         &mut started,
                         &mut reconcile,
-                        &profiles,
                     )
                     .await?;
                 }
             }
         }
 
-        let profiles = self.prefetch_profiles(&self.heads_of_lines(&offers)).await;
+        let heads = self.prefetch_profiles(&self.heads_of_lines(&offers)).await;
+        for (workspace, profiles) in heads {
+            batch
+                .profiles
+                .entry(workspace)
+                .or_default()
+                .extend(profiles);
+        }
         for account in offers {
-            self.offer(&account, now, &mut batch, &mut started, &profiles)
-                .await?;
+            self.offer(&account, now, &mut batch, &mut started).await?;
         }
 
         let slots: Vec<(AccountId, Action)> = started
@@ -267,7 +274,6 @@ impl Book {
         offers: &mut BTreeSet<AccountId>,
         started: &mut Vec<Started>,
         reconcile: &mut Vec<(SequenceId, u32, Action)>,
-        profiles: &Profiles,
     ) -> Result<(), EngineError> {
         if self.needs_unknown.remove(id) {
             if let Some(p) = self.current(batch, id).and_then(|t| t.state.pending()) {
@@ -360,10 +366,7 @@ impl Book {
                         }
                         return Ok(());
                     }
-                    if let Err(e) = self
-                        .prepare_email(id, step, now, batch, started, profiles)
-                        .await
-                    {
+                    if let Err(e) = self.prepare_email(id, step, now, batch, started).await {
                         // One lead's trouble (its profile unreadable) must not stall the others.
                         tracing::warn!(sequence = %id, error = %e, "email step postponed");
                         self.due
@@ -388,7 +391,6 @@ impl Book {
         now: DateTime<Utc>,
         batch: &mut Batch,
         started: &mut Vec<Started>,
-        profiles: &Profiles,
     ) -> Result<(), EngineError> {
         let Some(tracked) = self.current(batch, id) else {
             return Ok(());
@@ -403,7 +405,7 @@ impl Book {
             return Ok(());
         };
         let profile = self
-            .profile_of(profiles, &e.workspace_id, &e.lead_id)
+            .profile_of(&batch.profiles, &e.workspace_id, &e.lead_id)
             .await?;
         let mailbox = e.mailbox_id.clone();
         let to = profile.email.clone();
@@ -463,7 +465,6 @@ impl Book {
         now: DateTime<Utc>,
         batch: &mut Batch,
         started: &mut Vec<Started>,
-        profiles: &Profiles,
     ) -> Result<(), EngineError> {
         let mut candidates = Vec::new();
         if let Some(per_campaign) = self.waiting.get(account) {
@@ -536,7 +537,6 @@ impl Book {
                     now,
                     batch,
                     started,
-                    profiles,
                 )
                 .await;
             let started_ok = match started {
@@ -570,7 +570,6 @@ impl Book {
         now: DateTime<Utc>,
         batch: &mut Batch,
         started: &mut Vec<Started>,
-        profiles: &Profiles,
     ) -> Result<bool, EngineError> {
         let Some(tracked) = self.current(batch, id) else {
             return Ok(false);
@@ -598,7 +597,7 @@ impl Book {
             return Ok(false);
         };
         let profile = self
-            .profile_of(profiles, &e.workspace_id, &e.lead_id)
+            .profile_of(&batch.profiles, &e.workspace_id, &e.lead_id)
             .await?;
         let rendered = match render_step(play_step, &profile, card.as_ref().map(|c| c.tier)) {
             Ok(r) => r,
