@@ -68,6 +68,26 @@ pub trait LeadDirectory: Send + Sync + 'static {
         workspace: &WorkspaceId,
         lead: &LeadId,
     ) -> Result<Option<LeadProfile>, String>;
+
+    /// The profiles of those of `leads` that have one (a lead without a profile is absent from
+    /// the map). SQL stores override this to read them in one query; the default asks [`get`]
+    /// for each. A stored profile that does not read back fails the whole call (ask `get` for
+    /// each lead to find which).
+    ///
+    /// [`get`]: LeadDirectory::get
+    async fn get_many(
+        &self,
+        workspace: &WorkspaceId,
+        leads: &[LeadId],
+    ) -> Result<HashMap<LeadId, LeadProfile>, String> {
+        let mut out = HashMap::with_capacity(leads.len());
+        for lead in leads {
+            if let Some(profile) = self.get(workspace, lead).await? {
+                out.insert(lead.clone(), profile);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Profiles in memory.
@@ -102,5 +122,73 @@ impl LeadDirectory for MemoryLeadDirectory {
             .unwrap_or_else(|e| e.into_inner())
             .get(&(workspace.clone(), lead.clone()))
             .cloned())
+    }
+
+    async fn get_many(
+        &self,
+        workspace: &WorkspaceId,
+        leads: &[LeadId],
+    ) -> Result<HashMap<LeadId, LeadProfile>, String> {
+        let profiles = self.profiles.read().unwrap_or_else(|e| e.into_inner());
+        Ok(leads
+            .iter()
+            .filter_map(|lead| {
+                profiles
+                    .get(&(workspace.clone(), lead.clone()))
+                    .map(|p| (lead.clone(), p.clone()))
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A directory with only `get`: the trait's default `get_many` asks it lead by lead.
+    struct OnlyGet(MemoryLeadDirectory);
+
+    #[async_trait]
+    impl LeadDirectory for OnlyGet {
+        async fn put(
+            &self,
+            workspace: &WorkspaceId,
+            lead: &LeadId,
+            profile: LeadProfile,
+        ) -> Result<(), String> {
+            self.0.put(workspace, lead, profile).await
+        }
+
+        async fn get(
+            &self,
+            workspace: &WorkspaceId,
+            lead: &LeadId,
+        ) -> Result<Option<LeadProfile>, String> {
+            self.0.get(workspace, lead).await
+        }
+    }
+
+    async fn check_get_many(directory: &dyn LeadDirectory) {
+        let (ws, other) = (WorkspaceId::new("ws"), WorkspaceId::new("other"));
+        let (a, b, c) = (LeadId::new("a"), LeadId::new("b"), LeadId::new("c"));
+        let ada = LeadProfile::new("Ada", "Lovelace", "Engines").with_email("ada@example.com");
+        let bob = LeadProfile::new("Bob", "Stone", "Quarry");
+        directory.put(&ws, &a, ada.clone()).await.unwrap();
+        directory.put(&ws, &b, bob.clone()).await.unwrap();
+        directory.put(&other, &c, bob.clone()).await.unwrap();
+        let got = directory
+            .get_many(&ws, &[a.clone(), b.clone(), c.clone()])
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 2, "c's profile is in another workspace");
+        assert_eq!(got[&a], ada);
+        assert_eq!(got[&b], bob);
+        assert!(directory.get_many(&ws, &[]).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn get_many_reads_the_profiles_of_one_workspace() {
+        check_get_many(&MemoryLeadDirectory::default()).await;
+        check_get_many(&OnlyGet(MemoryLeadDirectory::default())).await;
     }
 }

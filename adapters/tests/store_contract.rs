@@ -1095,6 +1095,7 @@ directory!(
     a_profile_reads_back_as_it_was_put,
     putting_again_replaces_the_whole_profile,
     profiles_are_per_workspace_and_lead,
+    many_profiles_are_read_at_once,
 );
 
 /// A profile with text that trips naive quoting and encodings.
@@ -1166,6 +1167,35 @@ async fn profiles_are_per_workspace_and_lead(dir: Arc<dyn LeadDirectory>) {
     );
 }
 
+/// `get_many` answers what `get` answers for each lead, within one workspace, in one call.
+async fn many_profiles_are_read_at_once(dir: Arc<dyn LeadDirectory>) {
+    let (ws, other) = (WorkspaceId::new("ws"), WorkspaceId::new("ws-2"));
+    let profiles: Vec<(LeadId, LeadProfile)> = (0..40)
+        .map(|i| {
+            let p = LeadProfile::new(&format!("F{i}"), "L", "C");
+            (LeadId::new(format!("l-{i}")), p)
+        })
+        .chain([(LeadId::new("o'dd \"one\""), awkward_profile())])
+        .collect();
+    dir.put_many(&ws, profiles.clone()).await.unwrap();
+    dir.put(&other, &LeadId::new("elsewhere"), awkward_profile())
+        .await
+        .unwrap();
+    let mut asked: Vec<LeadId> = profiles.iter().map(|(l, _)| l.clone()).collect();
+    asked.push(LeadId::new("unknown"));
+    asked.push(LeadId::new("elsewhere"));
+    let got = dir.get_many(&ws, &asked).await.unwrap();
+    assert_eq!(
+        got.len(),
+        profiles.len(),
+        "absent and other workspaces' leads left out"
+    );
+    for (lead, profile) in profiles {
+        assert_eq!(got.get(&lead), Some(&profile), "{lead}");
+    }
+    assert!(dir.get_many(&ws, &[]).await.unwrap().is_empty());
+}
+
 sql_stores!(
     profiles_survive_reopening_the_store,
     a_malformed_stored_profile_is_an_error_naming_the_lead,
@@ -1203,6 +1233,12 @@ async fn a_malformed_stored_profile_is_an_error_naming_the_lead(kind: Sql, place
         .get(&WorkspaceId::new("ws"), &LeadId::new("l-bad"))
         .await
         .expect_err("a malformed profile is an error");
+    assert!(error.contains("l-bad"), "{error}");
+    let error = store
+        .lead_directory()
+        .get_many(&WorkspaceId::new("ws"), &[LeadId::new("l-bad")])
+        .await
+        .expect_err("a malformed profile fails get_many too");
     assert!(error.contains("l-bad"), "{error}");
     store.close().await;
 }

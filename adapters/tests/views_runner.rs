@@ -513,6 +513,87 @@ async fn incremental_catch_up_equals_rebuild(kind: Db) {
     .await;
 }
 
+/// A rebuild in small batches writes its rows in many flushes (every 25 batches), each with the
+/// checkpoints: the rows are those of the incremental runner, and a catch-up afterwards finds
+/// nothing left to do.
+async fn a_rebuild_written_in_many_flushes_equals_the_incremental_rows(kind: Db) {
+    let events = stream().await;
+    in_place(kind, move |place| async move {
+        let store = place.open().await;
+        append(&store, events).await;
+        let incremental = Views::with_batch(&store, 13);
+        incremental.catch_up_all().await.expect("catch up");
+        let expected = dump(&incremental).await;
+        let batch = 3;
+        assert!(
+            events.len() > 25 * batch * 4,
+            "the stream makes several flushes"
+        );
+        let rebuilt = Views::with_batch(&store, batch);
+        let counts = rebuilt.rebuild_all(|_, _| {}).await.expect("rebuild");
+        assert!(counts.iter().all(|c| c.position == events.len() as u64));
+        assert_eq!(dump(&rebuilt).await, expected, "rebuild in many flushes");
+        assert_eq!(
+            rebuilt.catch_up_all().await.expect("catch up"),
+            events.len() as u64
+        );
+        assert_eq!(dump(&rebuilt).await, expected, "nothing applied twice");
+        store.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rebuild_written_in_many_flushes_equals_the_incremental_rows_on_sqlite() {
+    a_rebuild_written_in_many_flushes_equals_the_incremental_rows(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_rebuild_written_in_many_flushes_equals_the_incremental_rows_on_postgres() {
+    a_rebuild_written_in_many_flushes_equals_the_incremental_rows(Db::Postgres).await;
+}
+
+/// A rebuild racing another process's runner (no shared lock): whichever moves the checkpoints
+/// first, the rebuild either flushes its rows or drops them and carries on incrementally, and
+/// the rows end as the incremental runner's.
+async fn a_rebuild_racing_another_runner_ends_with_the_same_rows(kind: Db) {
+    let events = stream().await;
+    in_place(kind, move |place| async move {
+        let store = place.open().await;
+        append(&store, events).await;
+        let reference = Views::with_batch(&store, 40);
+        reference.catch_up_all().await.expect("catch up");
+        let expected = dump(&reference).await;
+        let rebuilding = Views::with_batch(&store, 4);
+        let other = Views::with_batch(&store, 9);
+        for _ in 0..3 {
+            let (ra, rb) = tokio::join!(rebuilding.rebuild_all(|_, _| {}), async {
+                let mut reached = 0;
+                for _ in 0..5 {
+                    reached = other.catch_up_all().await.expect("the other runner");
+                }
+                reached
+            });
+            let counts = ra.expect("rebuild");
+            assert!(counts.iter().all(|c| c.position == events.len() as u64));
+            assert_eq!(rb, events.len() as u64);
+            assert_eq!(dump(&rebuilding).await, expected);
+        }
+        store.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rebuild_racing_another_runner_ends_with_the_same_rows_on_sqlite() {
+    a_rebuild_racing_another_runner_ends_with_the_same_rows(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_rebuild_racing_another_runner_ends_with_the_same_rows_on_postgres() {
+    a_rebuild_racing_another_runner_ends_with_the_same_rows(Db::Postgres).await;
+}
+
 #[tokio::test]
 async fn incremental_catch_up_equals_rebuild_on_sqlite() {
     incremental_catch_up_equals_rebuild(Db::Sqlite).await;

@@ -111,7 +111,8 @@ impl Envelope {
     }
 
     fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ProjectionError> {
-        serde_json::from_value(self.payload.clone()).map_err(|e| ProjectionError::Decode {
+        // Deserialized from the borrowed value: no copy of the payload's tree first.
+        T::deserialize(&self.payload).map_err(|e| ProjectionError::Decode {
             position: self.position,
             event_type: self.event_type.clone(),
             reason: e.to_string(),

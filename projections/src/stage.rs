@@ -10,8 +10,9 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
-use crate::rows::{cmp_tables, Change, Key, Record, Table, Value};
+use crate::rows::{cmp_tables, Change, Key, KeyPart, Record, Table, Value};
 use crate::ProjectionError;
 
 /// Rows of one table whose key starts with `prefix` (an empty prefix reads the whole table, a
@@ -44,11 +45,34 @@ impl Ord for Read {
     }
 }
 
+/// One table's loaded rows and the prefixes they answer. Keys are looked up by slice
+/// (`Vec<KeyPart>: Borrow<[KeyPart]>`), so no lookup allocates.
+#[derive(Clone, Debug, Default)]
+struct LoadedTable {
+    answered: BTreeSet<Key>,
+    rows: BTreeMap<Key, Vec<Value>>,
+}
+
+impl LoadedTable {
+    fn with_prefix<'a>(
+        &'a self,
+        prefix: &'a [KeyPart],
+    ) -> impl Iterator<Item = (&'a Key, &'a Vec<Value>)> + 'a {
+        self.rows
+            .range::<[KeyPart], _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(move |(k, _)| k.starts_with(prefix))
+    }
+}
+
 /// Rows the runner loaded for a batch, and which reads they answer.
+///
+/// A snapshot is either *partial* (the incremental runner's: only the reads it answered are
+/// known) or *complete* ([`Snapshot::complete`]: it holds every row of the tables it is used
+/// for, so every read is answered; a rebuild keeps its views' rows in one).
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
-    answered: BTreeSet<(&'static str, Key)>,
-    rows: BTreeMap<(&'static str, Key), Vec<Value>>,
+    tables: BTreeMap<&'static str, LoadedTable>,
+    complete: bool,
 }
 
 impl Snapshot {
@@ -57,51 +81,84 @@ impl Snapshot {
         Self::default()
     }
 
+    /// A snapshot that answers every read: its rows are all the rows there are (none at first).
+    /// Keep it current with [`Snapshot::apply`] after each batch.
+    pub fn complete() -> Self {
+        Self {
+            tables: BTreeMap::new(),
+            complete: true,
+        }
+    }
+
     /// Records the answer to `read`: every row of its table whose key starts with its prefix.
     pub fn answer(&mut self, read: &Read, rows: Vec<Vec<Value>>) -> Result<(), ProjectionError> {
+        let table = self.tables.entry(read.table.name).or_default();
         for row in rows {
             let key = read.table.key_of(&row)?;
             if !key.starts_with(&read.prefix) {
                 return Err(read.table.error("a loaded row does not match its read"));
             }
-            self.rows.insert((read.table.name, key), row);
+            table.rows.insert(key, row);
         }
-        self.answered.insert((read.table.name, read.prefix.clone()));
+        table.answered.insert(read.prefix.clone());
+        Ok(())
+    }
+
+    /// Applies a batch's changes to the rows (a complete snapshot stays the tables' state).
+    pub fn apply(&mut self, changes: Vec<Change>) -> Result<(), ProjectionError> {
+        for change in changes {
+            match change {
+                Change::Upsert { table, row } => {
+                    let key = table.key_of(&row)?;
+                    self.tables
+                        .entry(table.name)
+                        .or_default()
+                        .rows
+                        .insert(key, row);
+                }
+                Change::Delete { table, key } => {
+                    if let Some(loaded) = self.tables.get_mut(table.name) {
+                        loaded.rows.remove(&key);
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
     /// Whether a read of `prefix` (or of a full key) is answered by an earlier, wider read.
-    fn covers(&self, table: &'static str, prefix: &Key) -> bool {
-        (0..=prefix.len()).any(|n| {
-            self.answered
-                .contains(&(table, prefix.get(..n).unwrap_or_default().to_vec()))
-        })
+    fn covers(&self, table: &'static str, prefix: &[KeyPart]) -> bool {
+        self.complete
+            || self.tables.get(table).is_some_and(|loaded| {
+                (0..=prefix.len()).any(|n| loaded.answered.contains(&prefix[..n]))
+            })
     }
 
-    fn row(&self, table: &'static str, key: &Key) -> Option<&Vec<Value>> {
-        self.rows.get(&(table, key.clone()))
+    /// The loaded row of `table` with `key`.
+    pub fn row(&self, table: &str, key: &[KeyPart]) -> Option<&Vec<Value>> {
+        self.tables.get(table)?.rows.get(key)
     }
 
     /// Loaded rows of `table` whose key starts with `prefix`, in key order.
     fn with_prefix<'a>(
         &'a self,
         table: &'static str,
-        prefix: &'a Key,
+        prefix: &'a [KeyPart],
     ) -> impl Iterator<Item = (&'a Key, &'a Vec<Value>)> + 'a {
-        self.rows
-            .range((table, prefix.clone())..)
-            .take_while(move |((t, k), _)| *t == table && k.starts_with(prefix))
-            .map(|((_, k), v)| (k, v))
+        self.tables
+            .get(table)
+            .into_iter()
+            .flat_map(move |loaded| loaded.with_prefix(prefix))
     }
 
     /// How many rows are loaded.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.tables.values().map(|t| t.rows.len()).sum()
     }
 
     /// Whether nothing is loaded.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.tables.values().all(|t| t.rows.is_empty())
     }
 }
 
@@ -114,11 +171,16 @@ pub enum Outcome {
     Done(Vec<Change>),
 }
 
+/// One table's staged writes (`None`: deleted).
+struct Staged {
+    table: &'static Table,
+    rows: BTreeMap<Key, Option<Vec<Value>>>,
+}
+
 /// A fold's working copy of its rows for one batch: reads see the batch's own writes first.
 pub struct Stage<'s> {
     snapshot: &'s Snapshot,
-    tables: BTreeMap<&'static str, &'static Table>,
-    writes: BTreeMap<(&'static str, Key), Option<Vec<Value>>>,
+    writes: BTreeMap<&'static str, Staged>,
     missing: BTreeSet<Read>,
     misses: usize,
 }
@@ -128,11 +190,21 @@ impl<'s> Stage<'s> {
     pub fn new(snapshot: &'s Snapshot) -> Self {
         Self {
             snapshot,
-            tables: BTreeMap::new(),
             writes: BTreeMap::new(),
             missing: BTreeSet::new(),
             misses: 0,
         }
+    }
+
+    fn staged(&mut self, table: &'static Table) -> &mut BTreeMap<Key, Option<Vec<Value>>> {
+        &mut self
+            .writes
+            .entry(table.name)
+            .or_insert_with(|| Staged {
+                table,
+                rows: BTreeMap::new(),
+            })
+            .rows
     }
 
     /// The row of `R` with `key`, if there is one. While the row is not loaded this answers
@@ -140,7 +212,7 @@ impl<'s> Stage<'s> {
     /// but its result is discarded.
     pub fn get<R: Record>(&mut self, key: Key) -> Result<Option<R>, ProjectionError> {
         let table = R::table();
-        if let Some(staged) = self.writes.get(&(table.name, key.clone())) {
+        if let Some(staged) = self.writes.get(table.name).and_then(|s| s.rows.get(&key)) {
             return staged.as_deref().map(R::from_values).transpose();
         }
         if !self.snapshot.covers(table.name, &key) {
@@ -167,12 +239,14 @@ impl<'s> Stage<'s> {
             .with_prefix(table.name, &prefix)
             .map(|(k, v)| (k, Some(v)))
             .collect();
-        for ((_, key), row) in self
-            .writes
-            .range((table.name, prefix.clone())..)
-            .take_while(|((t, k), _)| *t == table.name && k.starts_with(&prefix))
-        {
-            rows.insert(key, row.as_ref());
+        if let Some(staged) = self.writes.get(table.name) {
+            for (key, row) in staged
+                .rows
+                .range::<[KeyPart], _>((Bound::Included(prefix.as_slice()), Bound::Unbounded))
+                .take_while(|(k, _)| k.starts_with(&prefix))
+            {
+                rows.insert(key, row.as_ref());
+            }
         }
         rows.into_values()
             .flatten()
@@ -183,16 +257,15 @@ impl<'s> Stage<'s> {
     /// Writes a row (insert or replace).
     pub fn put<R: Record>(&mut self, row: &R) {
         let table = R::table();
-        self.tables.insert(table.name, table);
-        self.writes
-            .insert((table.name, row.key()), Some(row.to_values()));
+        let values = row.to_values();
+        // Key columns of a declared record are ints or text by construction.
+        let key = table.key_of(&values).unwrap_or_default();
+        self.staged(table).insert(key, Some(values));
     }
 
     /// Deletes the row of `R` with `key`.
     pub fn delete<R: Record>(&mut self, key: Key) {
-        let table = R::table();
-        self.tables.insert(table.name, table);
-        self.writes.insert((table.name, key), None);
+        self.staged(R::table()).insert(key, None);
     }
 
     /// Whether a read was missing so far.
@@ -214,18 +287,19 @@ impl<'s> Stage<'s> {
             return Outcome::Need(self.missing.into_iter().collect());
         }
         let mut changes = Vec::new();
-        for ((name, key), row) in self.writes {
-            let Some(&table) = self.tables.get(name) else {
-                continue;
-            };
-            let before = self.snapshot.row(name, &key);
-            let known_absent = before.is_none() && self.snapshot.covers(name, &key);
-            match row {
-                Some(row) if before != Some(&row) => changes.push(Change::Upsert { table, row }),
-                None if before.is_some() || !known_absent => {
-                    changes.push(Change::Delete { table, key })
+        for (name, Staged { table, rows }) in self.writes {
+            for (key, row) in rows {
+                let before = self.snapshot.row(name, &key);
+                let known_absent = before.is_none() && self.snapshot.covers(name, &key);
+                match row {
+                    Some(row) if before != Some(&row) => {
+                        changes.push(Change::Upsert { table, row })
+                    }
+                    None if before.is_some() || !known_absent => {
+                        changes.push(Change::Delete { table, key })
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
         }
         Outcome::Done(changes)
@@ -333,5 +407,69 @@ mod tests {
         stage.delete::<Pair>(key(&["y", "1"]));
         assert_eq!(stage.get::<Pair>(key(&["y", "1"])).unwrap(), None);
         assert!(!stage.is_missing_rows());
+    }
+
+    #[test]
+    fn a_complete_snapshot_answers_every_read_and_follows_the_changes() {
+        let mut snapshot = Snapshot::complete();
+        let mut stage = Stage::new(&snapshot);
+        // Nothing to load: an absent row is known absent.
+        assert_eq!(stage.get::<Pair>(key(&["x", "1"])).unwrap(), None);
+        assert!(stage.scan::<Pair>(key(&["x"])).unwrap().is_empty());
+        stage.put(&pair("x", "1", 1));
+        stage.put(&pair("x", "2", 2));
+        // A delete of a row that never was is no change.
+        stage.delete::<Pair>(key(&["x", "9"]));
+        let Outcome::Done(changes) = stage.finish() else {
+            panic!("a complete snapshot never asks for rows");
+        };
+        assert_eq!(changes.len(), 2);
+        snapshot.apply(changes).unwrap();
+        assert_eq!(snapshot.len(), 2);
+
+        let mut stage = Stage::new(&snapshot);
+        assert_eq!(
+            stage.get::<Pair>(key(&["x", "2"])).unwrap(),
+            Some(pair("x", "2", 2))
+        );
+        stage.put(&pair("x", "2", 2));
+        stage.delete::<Pair>(key(&["x", "1"]));
+        let Outcome::Done(changes) = stage.finish() else {
+            panic!("nothing is missing");
+        };
+        assert_eq!(
+            changes,
+            vec![Change::Delete {
+                table: Pair::table(),
+                key: key(&["x", "1"])
+            }],
+            "an unchanged row is not written again; a delete of a present row is"
+        );
+        snapshot.apply(changes).unwrap();
+        assert_eq!(snapshot.row("pairs", &key(&["x", "1"])), None);
+        assert_eq!(
+            snapshot.row("pairs", &key(&["x", "2"])),
+            Some(&pair("x", "2", 2).to_values())
+        );
+    }
+
+    #[test]
+    fn a_wider_read_answers_narrower_ones_of_its_table_only() {
+        let mut snapshot = Snapshot::new();
+        snapshot
+            .answer(
+                &Read {
+                    table: Pair::table(),
+                    prefix: key(&["x"]),
+                },
+                vec![pair("x", "1", 1).to_values()],
+            )
+            .unwrap();
+        let mut stage = Stage::new(&snapshot);
+        assert_eq!(stage.get::<Pair>(key(&["x", "7"])).unwrap(), None);
+        assert!(!stage.is_missing_rows(), "x/7 is known absent under x");
+        assert!(stage.scan::<Pair>(key(&["y"])).unwrap().is_empty());
+        assert_eq!(stage.missing_reads(), 1, "y was never read");
+        assert!(!snapshot.covers("other", &[]));
     }
 }

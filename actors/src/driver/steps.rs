@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
-use plera_domain::ids::{AccountId, SequenceId};
+use plera_domain::ids::{AccountId, LeadId, SequenceId, WorkspaceId};
 use plera_domain::lead::{
     next_step, LeadSequence, LeadSequenceCommand, NextStep, SkipReason, StopReason,
 };
@@ -18,6 +18,7 @@ use super::book::Book;
 use super::render::{render_step, Rendered};
 use super::schedule_index::DueKey;
 use crate::engine::EngineError;
+use crate::leads::LeadProfile;
 use crate::sender::{SenderCard, SenderMsg, SenderReply, SlotCandidate, StepReport};
 use crate::store::{NewEvent, StoreError, Tracked};
 
@@ -85,6 +86,8 @@ struct Batch {
     finished: BTreeSet<SequenceId>,
     /// Senders that granted slots in this batch, with the stored sequence they granted on.
     granted_on: BTreeMap<AccountId, u64>,
+    /// Lead profiles read ahead for the steps this batch may start.
+    profiles: Profiles,
 }
 
 impl Book {
@@ -201,6 +204,9 @@ impl Book {
         let mut started: Vec<Started> = Vec::new();
         let mut reconcile: Vec<(SequenceId, u32, Action)> = Vec::new();
 
+        batch.profiles = self
+            .prefetch_profiles(&self.email_steps_due(&due, now))
+            .await;
         for key in due {
             match key {
                 DueKey::Sender(a) => {
@@ -220,6 +226,14 @@ impl Book {
             }
         }
 
+        let heads = self.prefetch_profiles(&self.heads_of_lines(&offers)).await;
+        for (workspace, profiles) in heads {
+            batch
+                .profiles
+                .entry(workspace)
+                .or_default()
+                .extend(profiles);
+        }
         for account in offers {
             self.offer(&account, now, &mut batch, &mut started).await?;
         }
@@ -420,7 +434,9 @@ impl Book {
         let Some(play_step) = play.steps.get(step as usize) else {
             return Ok(());
         };
-        let profile = self.profile(&e.workspace_id, &e.lead_id).await?;
+        let profile = self
+            .profile_of(&batch.profiles, &e.workspace_id, &e.lead_id)
+            .await?;
         let mailbox = e.mailbox_id.clone();
         let to = profile.email.clone();
         let skip = |reason| LeadSequenceCommand::SkipStep {
@@ -613,7 +629,9 @@ impl Book {
         let Some(play_step) = play.steps.get(step as usize) else {
             return Ok(false);
         };
-        let profile = self.profile(&e.workspace_id, &e.lead_id).await?;
+        let profile = self
+            .profile_of(&batch.profiles, &e.workspace_id, &e.lead_id)
+            .await?;
         let rendered = match render_step(play_step, &profile, card.as_ref().map(|c| c.tier)) {
             Ok(r) => r,
             Err(err) => {
@@ -966,3 +984,102 @@ impl Book {
 
 #[allow(dead_code)]
 fn _assert_send(_: &HashMap<(), ()>) {}
+
+/// Lead profiles read ahead for a tick, by workspace and lead.
+type Profiles = HashMap<WorkspaceId, HashMap<LeadId, LeadProfile>>;
+
+impl Book {
+    /// Reads the profiles of `ids`' leads with one `LeadDirectory::get_many` per workspace, so
+    /// that a tick does not read them one query per step. A lead without a profile gets the
+    /// empty one (as [`Book::profile`] gives it). A failed read leaves its leads out: their
+    /// steps then read one by one, as before, so one unreadable profile stalls no other lead.
+    async fn prefetch_profiles(&self, ids: &[SequenceId]) -> Profiles {
+        let mut wanted: BTreeMap<WorkspaceId, BTreeSet<LeadId>> = BTreeMap::new();
+        for id in ids {
+            if let Some(e) = self.sequences.get(id).and_then(|t| t.state.enrollment()) {
+                wanted
+                    .entry(e.workspace_id.clone())
+                    .or_default()
+                    .insert(e.lead_id.clone());
+            }
+        }
+        let mut out = Profiles::new();
+        for (workspace, leads) in wanted {
+            let leads: Vec<LeadId> = leads.into_iter().collect();
+            let Ok(mut found) = self.directory.get_many(&workspace, &leads).await else {
+                continue;
+            };
+            let profiles = out.entry(workspace).or_default();
+            for lead in leads {
+                let profile = found.remove(&lead).unwrap_or_default();
+                profiles.insert(lead, profile);
+            }
+        }
+        out
+    }
+
+    /// A lead's profile from the tick's read-ahead, else from the directory.
+    async fn profile_of(
+        &self,
+        profiles: &Profiles,
+        workspace: &WorkspaceId,
+        lead: &LeadId,
+    ) -> Result<LeadProfile, EngineError> {
+        match profiles.get(workspace).and_then(|p| p.get(lead)) {
+            Some(profile) => Ok(profile.clone()),
+            None => self.profile(workspace, lead).await,
+        }
+    }
+
+    /// The due sequences whose next step is an email due now (a read-ahead hint: `advance`
+    /// decides, and reads any profile the hint missed itself).
+    fn email_steps_due(&self, due: &[DueKey], now: DateTime<Utc>) -> Vec<SequenceId> {
+        due.iter()
+            .filter_map(|key| match key {
+                DueKey::Lead(id) => Some(id),
+                DueKey::Sender(_) => None,
+            })
+            .filter(|id| {
+                let Some(tracked) = self.sequences.get(*id) else {
+                    return false;
+                };
+                let Some(play) = tracked
+                    .state
+                    .enrollment()
+                    .and_then(|e| self.plays.get(&e.campaign_id))
+                else {
+                    return false;
+                };
+                matches!(
+                    next_step(&tracked.state, play),
+                    NextStep::Run { action, not_before, .. }
+                        if !action.is_linkedin() && not_before <= now
+                )
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The sequences `offer` will put to `accounts`: the head of each campaign's line, one per
+    /// action (a read-ahead hint, as above).
+    fn heads_of_lines(&self, accounts: &BTreeSet<AccountId>) -> Vec<SequenceId> {
+        let mut out = Vec::new();
+        for per_campaign in accounts.iter().filter_map(|a| self.waiting.get(a)) {
+            for line in per_campaign.values() {
+                let mut seen = BTreeSet::new();
+                for (_, id) in line {
+                    let Some((_, _, _, action)) = self.waiting_of.get(id) else {
+                        continue;
+                    };
+                    if seen.insert(format!("{action}")) {
+                        out.push(id.clone());
+                    }
+                    if seen.len() == 2 {
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    }
+}

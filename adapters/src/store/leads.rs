@@ -7,7 +7,7 @@ use plera_actors::{LeadDirectory, LeadProfile};
 use plera_domain::ids::{LeadId, WorkspaceId};
 use sqlx::types::Json;
 use sqlx::{PgPool, SqlitePool};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::error::Redactor;
 
@@ -20,6 +20,20 @@ type Vars = BTreeMap<String, String>;
 fn decode_vars(workspace: &WorkspaceId, lead: &LeadId, text: &str) -> Result<Vars, String> {
     serde_json::from_str(text)
         .map_err(|e| format!("stored profile of lead {lead} in {workspace} is unreadable: {e}"))
+}
+
+/// Profiles from `(lead_id, vars, email)` rows.
+fn profiles(
+    workspace: &WorkspaceId,
+    rows: Vec<(String, String, Option<String>)>,
+) -> Result<HashMap<LeadId, LeadProfile>, String> {
+    rows.into_iter()
+        .map(|(lead, vars, email)| {
+            let lead = LeadId::new(lead);
+            let vars = decode_vars(workspace, &lead, &vars)?;
+            Ok((lead, LeadProfile { vars, email }))
+        })
+        .collect()
 }
 
 /// Lead profiles in a SQLite database.
@@ -104,6 +118,29 @@ impl LeadDirectory for SqliteLeadDirectory {
         })
         .transpose()
     }
+    async fn get_many(
+        &self,
+        workspace: &WorkspaceId,
+        leads: &[LeadId],
+    ) -> Result<HashMap<LeadId, LeadProfile>, String> {
+        if leads.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // The ids travel as one JSON array: one statement text whatever their number, and no
+        // parameter limit.
+        let ids = serde_json::to_string(&leads.iter().map(LeadId::as_str).collect::<Vec<_>>())
+            .map_err(|e| e.to_string())?;
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT lead_id, vars, email FROM lead_profiles \
+             WHERE workspace_id = ? AND lead_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(workspace.as_str())
+        .bind(ids)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(|e| self.redact.scrub(e))?;
+        profiles(workspace, rows)
+    }
 }
 
 /// Lead profiles in a PostgreSQL database (the schema of the log's connections).
@@ -179,6 +216,26 @@ impl LeadDirectory for PostgresLeadDirectory {
             })
         })
         .transpose()
+    }
+    async fn get_many(
+        &self,
+        workspace: &WorkspaceId,
+        leads: &[LeadId],
+    ) -> Result<HashMap<LeadId, LeadProfile>, String> {
+        if leads.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids: Vec<&str> = leads.iter().map(LeadId::as_str).collect();
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT lead_id, vars::text, email FROM lead_profiles \
+             WHERE workspace_id = $1 AND lead_id = ANY($2)",
+        )
+        .bind(workspace.as_str())
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.redact.scrub(e))?;
+        profiles(workspace, rows)
     }
 }
 

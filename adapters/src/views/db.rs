@@ -30,12 +30,20 @@ impl Dialect {
     }
 }
 
-/// A statement under construction: text and its parameters, each with its column kind (so that a
-/// NULL is bound with the type PostgreSQL expects).
+/// One parameter of a statement, with its column kind (so that a NULL is bound with the type
+/// PostgreSQL expects).
+pub(crate) enum Param {
+    /// One value.
+    Value(Kind, Value),
+    /// A PostgreSQL array of one column's values (`$n::text[]`, `$n::bigint[]`, ...).
+    Array(Kind, Vec<Value>),
+}
+
+/// A statement under construction: text and its parameters.
 pub(crate) struct Sql {
     dialect: Dialect,
     text: String,
-    params: Vec<(Kind, Value)>,
+    params: Vec<Param>,
 }
 
 impl Sql {
@@ -56,7 +64,17 @@ impl Sql {
 
     /// Appends a placeholder bound to `value`.
     pub(crate) fn bind(&mut self, kind: Kind, value: Value) -> &mut Self {
-        self.params.push((kind, value));
+        self.param(Param::Value(kind, value))
+    }
+
+    /// Appends a placeholder bound to an array of `kind` values (PostgreSQL only: binding one on
+    /// SQLite is an error when the statement runs). The caller writes the cast (`::text[]`).
+    pub(crate) fn bind_array(&mut self, kind: Kind, values: Vec<Value>) -> &mut Self {
+        self.param(Param::Array(kind, values))
+    }
+
+    fn param(&mut self, param: Param) -> &mut Self {
+        self.params.push(param);
         match self.dialect {
             Dialect::Sqlite => self.text.push('?'),
             Dialect::Postgres => {
@@ -80,6 +98,17 @@ impl Sql {
     /// The statement's text.
     pub(crate) fn text(&self) -> &str {
         &self.text
+    }
+
+    /// The dialect it is built for.
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Its parameters, in order.
+    #[cfg(test)]
+    pub(crate) fn params(&self) -> &[Param] {
+        &self.params
     }
 }
 
@@ -134,14 +163,14 @@ impl Db {
     ) -> Result<Vec<Vec<Value>>, ViewError> {
         match self {
             Db::Sqlite { reader, .. } => {
-                let rows = bind_all(sqlx::query(sql.text()), &sql.params)?
+                let rows = bind_sqlite(sqlx::query(sql.text()), &sql.params)?
                     .fetch_all(reader)
                     .await
                     .map_err(storage)?;
                 rows.iter().map(|r| decode_sqlite(r, kinds)).collect()
             }
             Db::Postgres(pool) => {
-                let rows = bind_all(sqlx::query(sql.text()), &sql.params)?
+                let rows = bind_pg(sqlx::query(sql.text()), &sql.params)?
                     .fetch_all(pool)
                     .await
                     .map_err(storage)?;
@@ -168,12 +197,12 @@ impl Tx {
     /// Runs a statement; returns the rows it affected.
     pub(crate) async fn exec(&mut self, sql: &Sql) -> Result<u64, ViewError> {
         match self {
-            Tx::Sqlite(tx) => Ok(bind_all(sqlx::query(sql.text()), &sql.params)?
+            Tx::Sqlite(tx) => Ok(bind_sqlite(sqlx::query(sql.text()), &sql.params)?
                 .execute(&mut **tx)
                 .await
                 .map_err(storage)?
                 .rows_affected()),
-            Tx::Postgres(tx) => Ok(bind_all(sqlx::query(sql.text()), &sql.params)?
+            Tx::Postgres(tx) => Ok(bind_pg(sqlx::query(sql.text()), &sql.params)?
                 .execute(&mut **tx)
                 .await
                 .map_err(storage)?
@@ -205,9 +234,10 @@ pub(crate) fn storage(e: sqlx::Error) -> ViewError {
 
 type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>;
 
-fn bind_all<'q, DB>(
-    mut query: Query<'q, DB>,
-    params: &[(Kind, Value)],
+fn bind_value<'q, DB>(
+    query: Query<'q, DB>,
+    kind: Kind,
+    value: &Value,
 ) -> Result<Query<'q, DB>, ViewError>
 where
     DB: Database,
@@ -215,19 +245,75 @@ where
     Option<f64>: Encode<'q, DB> + Type<DB>,
     Option<String>: Encode<'q, DB> + Type<DB>,
 {
-    for (kind, value) in params {
-        query = match (kind, value) {
-            (Kind::Int, Value::Int(i)) => query.bind(Some(*i)),
-            (Kind::Int, Value::Null) => query.bind(None::<i64>),
-            (Kind::Real, Value::Real(r)) => query.bind(Some(*r)),
-            (Kind::Real, Value::Null) => query.bind(None::<f64>),
-            (Kind::Text, Value::Text(s)) => query.bind(Some(s.clone())),
-            (Kind::Text, Value::Null) => query.bind(None::<String>),
-            (kind, value) => {
-                return Err(ViewError::Corrupt(format!(
-                    "a {value:?} bound to a {kind:?} column"
-                )))
+    Ok(match (kind, value) {
+        (Kind::Int, Value::Int(i)) => query.bind(Some(*i)),
+        (Kind::Int, Value::Null) => query.bind(None::<i64>),
+        (Kind::Real, Value::Real(r)) => query.bind(Some(*r)),
+        (Kind::Real, Value::Null) => query.bind(None::<f64>),
+        (Kind::Text, Value::Text(s)) => query.bind(Some(s.clone())),
+        (Kind::Text, Value::Null) => query.bind(None::<String>),
+        (kind, value) => return Err(mismatch(kind, value)),
+    })
+}
+
+fn mismatch(kind: Kind, value: &Value) -> ViewError {
+    ViewError::Corrupt(format!("a {value:?} bound to a {kind:?} column"))
+}
+
+fn bind_sqlite<'q>(
+    mut query: Query<'q, Sqlite>,
+    params: &[Param],
+) -> Result<Query<'q, Sqlite>, ViewError> {
+    for param in params {
+        query = match param {
+            Param::Value(kind, value) => bind_value(query, *kind, value)?,
+            Param::Array(..) => {
+                return Err(ViewError::Storage(
+                    "an array parameter bound on SQLite".into(),
+                ))
             }
+        };
+    }
+    Ok(query)
+}
+
+fn bind_pg<'q>(
+    mut query: Query<'q, Postgres>,
+    params: &[Param],
+) -> Result<Query<'q, Postgres>, ViewError> {
+    for param in params {
+        query = match param {
+            Param::Value(kind, value) => bind_value(query, *kind, value)?,
+            Param::Array(Kind::Int, values) => query.bind(
+                values
+                    .iter()
+                    .map(|v| match v {
+                        Value::Int(i) => Ok(Some(*i)),
+                        Value::Null => Ok(None),
+                        other => Err(mismatch(Kind::Int, other)),
+                    })
+                    .collect::<Result<Vec<Option<i64>>, _>>()?,
+            ),
+            Param::Array(Kind::Real, values) => query.bind(
+                values
+                    .iter()
+                    .map(|v| match v {
+                        Value::Real(r) => Ok(Some(*r)),
+                        Value::Null => Ok(None),
+                        other => Err(mismatch(Kind::Real, other)),
+                    })
+                    .collect::<Result<Vec<Option<f64>>, _>>()?,
+            ),
+            Param::Array(Kind::Text, values) => query.bind(
+                values
+                    .iter()
+                    .map(|v| match v {
+                        Value::Text(s) => Ok(Some(s.clone())),
+                        Value::Null => Ok(None),
+                        other => Err(mismatch(Kind::Text, other)),
+                    })
+                    .collect::<Result<Vec<Option<String>>, _>>()?,
+            ),
         };
     }
     Ok(query)

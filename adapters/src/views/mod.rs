@@ -155,8 +155,7 @@ impl Views {
         mut progress: impl FnMut(u64, u64) + Send,
     ) -> Result<ViewCount, ViewError> {
         let view = self.view(name)?;
-        self.reset(&[view]).await?;
-        self.run(&[view], &mut progress).await?;
+        self.rebuild_views(&[view], &mut progress).await?;
         let counts = self.counts().await?;
         counts
             .into_iter()
@@ -171,8 +170,7 @@ impl Views {
         mut progress: impl FnMut(u64, u64) + Send,
     ) -> Result<Vec<ViewCount>, ViewError> {
         let views = self.all();
-        self.reset(&views).await?;
-        self.run(&views, &mut progress).await?;
+        self.rebuild_views(&views, &mut progress).await?;
         self.counts().await
     }
 
@@ -218,11 +216,18 @@ impl Views {
         self.runner().run(views, progress).await
     }
 
-    async fn reset(&self, views: &[&dyn Projection]) -> Result<(), ViewError> {
+    /// Empties `views` and replays the log into them, holding the runner lock throughout (the
+    /// rebuild keeps the rows in memory: nothing else of this process may write them meanwhile).
+    async fn rebuild_views(
+        &self,
+        views: &[&dyn Projection],
+        progress: &mut (dyn FnMut(u64, u64) + Send),
+    ) -> Result<u64, ViewError> {
         let _running = self.inner.running.lock().await;
         let runner = self.runner();
         runner.prepare(views).await?;
-        runner.reset(views).await
+        runner.reset(views).await?;
+        runner.rebuild(views, progress).await
     }
 }
 

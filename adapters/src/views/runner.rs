@@ -1,13 +1,14 @@
 //! The catch-up runner: reads the log from the views' checkpoints in batches, folds each batch
 //! (loading the rows it asks for, a query per table and round), and writes every view's changes
-//! with its new checkpoint in one transaction.
+//! with its new checkpoint in one transaction. A rebuild from position 0 keeps its rows in
+//! memory instead ([`Runner::rebuild`]).
 //!
 //! Exactly once: a checkpoint only moves by compare-and-set inside the transaction that writes the
 //! batch's rows, so a crash leaves either both or neither, and a second runner on the same
 //! database (another process, a `plera replay` beside a live engine) that got there first makes
 //! this one's transaction roll back and read again instead of applying a batch twice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use plera_actors::store::{EventLog, StoredEvent};
 use plera_projections::projection::MAX_ROUNDS;
@@ -171,12 +172,9 @@ impl Runner<'_> {
                 if at >= last {
                     continue;
                 }
-                let events: Vec<Decoded> = decoded
-                    .iter()
-                    .filter(|e| e.position > at)
-                    .cloned()
-                    .collect();
-                let changes = self.fold(*view, &events).await?;
+                // The batch is in position order: the view's events are a suffix of it.
+                let events = &decoded[decoded.partition_point(|e| e.position <= at)..];
+                let changes = self.fold(*view, events).await?;
                 plans.push((*view, at, changes));
             }
             let mut tx = self.db.begin().await?;
@@ -224,7 +222,8 @@ impl Runner<'_> {
         .into())
     }
 
-    /// Loads the rows of `reads`: one statement per table, prefix length and chunk of keys.
+    /// Loads the rows of `reads`: one statement per table and prefix length (and chunk of
+    /// [`sql::ROWS_PER_STATEMENT`] keys), its text the same whatever the number of keys.
     async fn load(&self, reads: Vec<Read>, snapshot: &mut Snapshot) -> Result<(), ViewError> {
         let mut groups: BTreeMap<(&'static str, usize), (&'static Table, Vec<Read>)> =
             BTreeMap::new();
@@ -238,13 +237,17 @@ impl Runner<'_> {
         let dialect = self.db.dialect();
         for ((_, len), (table, reads)) in groups {
             let kinds = sql::kinds(table);
-            for chunk in reads.chunks(sql::keys_per_statement(dialect, len)) {
-                let mut query = sql::select(dialect, table);
-                if len > 0 {
-                    query.push(" WHERE ");
-                    let keys: Vec<&Key> = chunk.iter().map(|r| &r.prefix).collect();
-                    sql::push_keys(&mut query, table, &keys);
+            if len == 0 {
+                // The whole table (a read of the empty prefix is one read).
+                let rows = self.db.fetch(&sql::select(dialect, table), &kinds).await?;
+                for read in &reads {
+                    snapshot.answer(read, rows.clone())?;
                 }
+                continue;
+            }
+            for chunk in reads.chunks(sql::ROWS_PER_STATEMENT) {
+                let keys: Vec<&Key> = chunk.iter().map(|r| &r.prefix).collect();
+                let query = sql::load(dialect, table, &keys)?;
                 let mut by_prefix: BTreeMap<Key, Vec<Vec<Value>>> = BTreeMap::new();
                 for row in self.db.fetch(&query, &kinds).await? {
                     let mut key = table.key_of(&row)?;
@@ -258,6 +261,146 @@ impl Runner<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Replays the whole log into `views`, whose tables and checkpoints [`Runner::reset`] has just
+    /// emptied (the caller holds the runner lock from the reset on). Every row a batch reads was
+    /// written by an earlier batch of this rebuild, so the rows stay in memory (a complete
+    /// [`Snapshot`] per view): each batch is folded once, with nothing to load, and the rows it
+    /// changed are written in bulk, with the checkpoints, every [`REBUILD_FLUSH_BATCHES`] batches
+    /// or [`REBUILD_FLUSH_ROWS`] changes, and at the end. `progress(done, total)` follows each folded batch.
+    ///
+    /// The rows written are exactly those [`Runner::run`] writes: the same folds over the same
+    /// batches, each seeing the rows as they stand. If another runner (another process) moved a
+    /// checkpoint meanwhile, the rows in memory are dropped and the incremental runner takes over
+    /// from the stored checkpoints.
+    pub(crate) async fn rebuild(
+        &self,
+        views: &[&dyn Projection],
+        progress: &mut (dyn FnMut(u64, u64) + Send),
+    ) -> Result<u64, ViewError> {
+        let mut state: Vec<Rebuilding<'_>> = views
+            .iter()
+            .map(|view| Rebuilding {
+                view: *view,
+                rows: Snapshot::complete(),
+                dirty: BTreeMap::new(),
+            })
+            .collect();
+        let (mut at, mut flushed) = (0u64, 0u64);
+        let (mut pending, mut batches) = (0usize, 0usize);
+        let mut total = None;
+        loop {
+            let batch = self
+                .log
+                .read_after(at, self.batch)
+                .await
+                .map_err(|e| ViewError::Storage(e.to_string()))?;
+            let Some(last) = batch.last().map(|e| e.position) else {
+                break;
+            };
+            let total = match total {
+                Some(total) => total,
+                None => *total.insert(self.log_end().await?),
+            };
+            let decoded = decode_all(&batch.into_iter().map(envelope).collect::<Vec<_>>())?;
+            for view in &mut state {
+                pending += view.fold(&decoded)?;
+            }
+            at = last;
+            batches += 1;
+            progress(at, total.max(at));
+            if pending >= REBUILD_FLUSH_ROWS || batches >= REBUILD_FLUSH_BATCHES {
+                if !self.flush(&mut state, flushed, at).await? {
+                    return self.run(views, progress).await;
+                }
+                (flushed, pending, batches) = (at, 0, 0);
+            }
+        }
+        if at > flushed && !self.flush(&mut state, flushed, at).await? {
+            return self.run(views, progress).await;
+        }
+        Ok(at)
+    }
+
+    /// Writes the rows the rebuild changed since the last flush and moves the checkpoints from
+    /// `from` to `to`, in one transaction; false (nothing written) if a checkpoint moved.
+    async fn flush(
+        &self,
+        state: &mut [Rebuilding<'_>],
+        from: u64,
+        to: u64,
+    ) -> Result<bool, ViewError> {
+        let mut tx = self.db.begin().await?;
+        for view in state.iter() {
+            if !advance(&mut tx, self.db, view.view, from, to).await? {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            for (name, (table, keys)) in &view.dirty {
+                let (mut upserts, mut deletes) = (Vec::new(), Vec::new());
+                for key in keys {
+                    match view.rows.row(name, key) {
+                        Some(row) => upserts.push(row),
+                        None => deletes.push(key),
+                    }
+                }
+                write_table(&mut tx, self.db, table, &upserts, &deletes).await?;
+            }
+        }
+        tx.commit().await?;
+        for view in state.iter_mut() {
+            view.dirty.clear();
+        }
+        Ok(true)
+    }
+}
+
+/// How many changes a rebuild keeps in memory before writing the rows (with the checkpoints):
+/// large enough that the writes are a few bulk statements per table, small enough that a
+/// rebuild beside a live engine holds SQLite's write lock for a moment only.
+const REBUILD_FLUSH_ROWS: usize = 50_000;
+
+/// How many batches a rebuild folds at most between two writes (a rebuild's progress is on
+/// record, and survives a crash, at least this often).
+const REBUILD_FLUSH_BATCHES: usize = 25;
+
+/// One view being rebuilt: all its rows, and the keys changed since the last flush.
+struct Rebuilding<'v> {
+    view: &'v dyn Projection,
+    rows: Snapshot,
+    dirty: BTreeMap<&'static str, (&'static Table, BTreeSet<Key>)>,
+}
+
+impl Rebuilding<'_> {
+    /// Folds a batch (once: the snapshot answers every read) and applies its changes; returns how
+    /// many rows it changed.
+    fn fold(&mut self, events: &[Decoded]) -> Result<usize, ViewError> {
+        let changes = match self.view.apply(events, &self.rows)? {
+            Outcome::Done(changes) => changes,
+            Outcome::Need(_) => {
+                return Err(ProjectionError::Unsettled {
+                    view: self.view.name(),
+                    rounds: 1,
+                }
+                .into())
+            }
+        };
+        let n = changes.len();
+        for change in &changes {
+            let table = change.table();
+            let key = match change {
+                Change::Upsert { row, .. } => table.key_of(row)?,
+                Change::Delete { key, .. } => key.clone(),
+            };
+            self.dirty
+                .entry(table.name)
+                .or_insert_with(|| (table, BTreeSet::new()))
+                .1
+                .insert(key);
+        }
+        self.rows.apply(changes)?;
+        Ok(n)
     }
 }
 
@@ -288,9 +431,8 @@ struct TableChanges<'c> {
     deletes: Vec<&'c Key>,
 }
 
-/// Writes a batch's changes: per table, multi-row deletes then multi-row upserts.
+/// Writes a batch's changes: per table, a bulk delete then a bulk upsert.
 async fn write(tx: &mut Tx, db: &Db, changes: &[Change]) -> Result<(), ViewError> {
-    let dialect = db.dialect();
     let mut by_table: BTreeMap<&'static str, TableChanges<'_>> = BTreeMap::new();
     for change in changes {
         let table = change.table();
@@ -304,21 +446,29 @@ async fn write(tx: &mut Tx, db: &Db, changes: &[Change]) -> Result<(), ViewError
             Change::Delete { key, .. } => entry.deletes.push(key),
         }
     }
-    for TableChanges {
-        table,
-        upserts,
-        deletes,
-    } in by_table.into_values()
-    {
-        for chunk in deletes.chunks(sql::keys_per_statement(dialect, table.key)) {
-            if let Some(statement) = sql::delete(dialect, table, chunk) {
-                tx.exec(&statement).await?;
-            }
+    for changes in by_table.into_values() {
+        write_table(tx, db, changes.table, &changes.upserts, &changes.deletes).await?;
+    }
+    Ok(())
+}
+
+/// Deletes then upserts rows of one table, [`sql::ROWS_PER_STATEMENT`] per statement.
+async fn write_table(
+    tx: &mut Tx,
+    db: &Db,
+    table: &'static Table,
+    upserts: &[&Vec<Value>],
+    deletes: &[&Key],
+) -> Result<(), ViewError> {
+    let dialect = db.dialect();
+    for chunk in deletes.chunks(sql::ROWS_PER_STATEMENT) {
+        if let Some(statement) = sql::delete(dialect, table, chunk)? {
+            tx.exec(&statement).await?;
         }
-        for chunk in upserts.chunks(sql::rows_per_statement(dialect, table)) {
-            if let Some(statement) = sql::upsert(dialect, table, chunk) {
-                tx.exec(&statement).await?;
-            }
+    }
+    for chunk in upserts.chunks(sql::ROWS_PER_STATEMENT) {
+        if let Some(statement) = sql::upsert(dialect, table, chunk)? {
+            tx.exec(&statement).await?;
         }
     }
     Ok(())

@@ -1,7 +1,11 @@
-//! Statements over any view table, built from its [`Table`] description: multi-row upserts and
-//! deletes for a batch's changes, and keyed selects for the rows a batch reads.
+//! Statements over any view table, built from its [`Table`] description: bulk upserts and
+//! deletes for a batch's changes, and keyed selects for the rows a batch reads. The bulk
+//! statements have one text per table (and prefix length), whatever the number of rows, so each
+//! database parses and plans them once: rows and keys travel as PostgreSQL arrays
+//! (`UNNEST($1::text[], ...)`) or as one JSON text on SQLite (`json_each(?)`).
 
-use plera_projections::rows::{Key, Kind, Table, Value};
+use plera_projections::queries::ViewError;
+use plera_projections::rows::{Column, Key, Kind, Table, Value};
 
 use super::db::{Dialect, Sql};
 
@@ -38,32 +42,88 @@ pub(crate) fn push_keys(sql: &mut Sql, table: &Table, keys: &[&Key]) {
     }
 }
 
-/// How many keys of `len` parts one statement may match.
+/// How many keys of `len` parts one statement may match when they are bound one by one
+/// ([`push_keys`]).
 pub(crate) fn keys_per_statement(dialect: Dialect, len: usize) -> usize {
     (dialect.max_params() / len.max(1)).max(1)
 }
 
-/// `INSERT ... ON CONFLICT (key) DO UPDATE SET ...` for full rows of `table`; `None` when there
-/// are no rows. Every row must have a distinct key (a batch's changes do).
-pub(crate) fn upsert(dialect: Dialect, table: &Table, rows: &[&Vec<Value>]) -> Option<Sql> {
+/// How many rows or keys one bulk statement ([`load`], [`upsert`], [`delete`]) carries. They
+/// travel as arrays (PostgreSQL) or one JSON text (SQLite), so no parameter limit applies; this
+/// only bounds a statement's size.
+pub(crate) const ROWS_PER_STATEMENT: usize = 10_000;
+
+/// The rows of `table` whose first `keys[i].len()` key columns equal one of `keys` (all of one
+/// length, at least 1; distinct). One statement text per table and prefix length, whatever the
+/// number of keys: PostgreSQL joins `UNNEST` of one array per key column, SQLite joins
+/// `json_each` of one JSON array of keys.
+pub(crate) fn load(dialect: Dialect, table: &Table, keys: &[&Key]) -> Result<Sql, ViewError> {
+    let len = keys.first().map_or(0, |k| k.len());
+    let columns = &table.columns[..len.min(table.columns.len())];
+    let mut sql = Sql::new(dialect);
+    sql.push("SELECT ");
+    for (i, column) in table.columns.iter().enumerate() {
+        sql.push(if i == 0 { "v_." } else { ", v_." })
+            .push(column.name);
+    }
+    sql.push(" FROM ").push(table.name).push(" AS v_ JOIN ");
+    push_key_source(
+        &mut sql,
+        columns,
+        keys.iter().map(|k| k.iter().map(Value::from)),
+    )?;
+    sql.push(" ON ");
+    push_key_match(&mut sql, columns);
+    Ok(sql)
+}
+
+/// `INSERT ... ON CONFLICT (key) DO UPDATE SET ...` for full rows of `table`, all of them in one
+/// statement (one text per table); `None` when there are no rows. Every row must have a distinct
+/// key (a batch's changes do).
+pub(crate) fn upsert(
+    dialect: Dialect,
+    table: &Table,
+    rows: &[&Vec<Value>],
+) -> Result<Option<Sql>, ViewError> {
     if rows.is_empty() {
-        return None;
+        return Ok(None);
     }
     let mut sql = Sql::new(dialect);
     sql.push("INSERT INTO ")
         .push(table.name)
         .push(" (")
         .push(&column_list(table))
-        .push(") VALUES ");
-    for (i, row) in rows.iter().enumerate() {
-        sql.push(if i == 0 { "(" } else { ", (" });
-        for (j, (column, value)) in table.columns.iter().zip(row.iter()).enumerate() {
-            if j > 0 {
-                sql.push(", ");
+        .push(") ");
+    match dialect {
+        Dialect::Postgres => {
+            sql.push("SELECT * FROM UNNEST(");
+            for (j, column) in table.columns.iter().enumerate() {
+                if j > 0 {
+                    sql.push(", ");
+                }
+                let values = rows
+                    .iter()
+                    .map(|row| row.get(j).cloned().unwrap_or(Value::Null))
+                    .collect();
+                sql.bind_array(column.kind, values)
+                    .push("::")
+                    .push(pg_array_type(column.kind));
             }
-            sql.bind(column.kind, value.clone());
+            sql.push(")");
         }
-        sql.push(")");
+        Dialect::Sqlite => {
+            sql.push("SELECT ");
+            for j in 0..table.columns.len() {
+                if j > 0 {
+                    sql.push(", ");
+                }
+                sql.push(&format!("json_extract(value, '$[{j}]')"));
+            }
+            sql.push(" FROM json_each(")
+                .bind_text(&json_rows(rows.iter().map(|row| row.iter().cloned()))?)
+                // A SELECT feeding an upsert needs a WHERE, or SQLite reads ON CONFLICT as a join.
+                .push(") WHERE true");
+        }
     }
     let key: Vec<&str> = table.key_columns().iter().map(|c| c.name).collect();
     sql.push(" ON CONFLICT (").push(&key.join(", ")).push(")");
@@ -76,23 +136,160 @@ pub(crate) fn upsert(dialect: Dialect, table: &Table, rows: &[&Vec<Value>]) -> O
     } else {
         sql.push(" DO UPDATE SET ").push(&rest.join(", "));
     }
-    Some(sql)
+    Ok(Some(sql))
 }
 
-/// How many full rows of `table` one upsert may carry.
-pub(crate) fn rows_per_statement(dialect: Dialect, table: &Table) -> usize {
-    (dialect.max_params() / table.columns.len().max(1)).max(1)
-}
-
-/// `DELETE FROM <table> WHERE <key> IN keys`; `None` when there are none.
-pub(crate) fn delete(dialect: Dialect, table: &Table, keys: &[&Key]) -> Option<Sql> {
+/// `DELETE FROM <table>` the rows with one of `keys` (full keys), in one statement (one text per
+/// table); `None` when there are none.
+pub(crate) fn delete(
+    dialect: Dialect,
+    table: &Table,
+    keys: &[&Key],
+) -> Result<Option<Sql>, ViewError> {
     if keys.is_empty() {
-        return None;
+        return Ok(None);
     }
+    let columns = table.key_columns();
     let mut sql = Sql::new(dialect);
-    sql.push("DELETE FROM ").push(table.name).push(" WHERE ");
-    push_keys(&mut sql, table, keys);
-    Some(sql)
+    sql.push("DELETE FROM ").push(table.name).push(" AS v_ ");
+    match dialect {
+        Dialect::Postgres => {
+            sql.push("USING ");
+            push_key_source(
+                &mut sql,
+                columns,
+                keys.iter().map(|k| k.iter().map(Value::from)),
+            )?;
+            sql.push(" WHERE ");
+            push_key_match(&mut sql, columns);
+        }
+        Dialect::Sqlite => {
+            sql.push("WHERE (");
+            for (j, column) in columns.iter().enumerate() {
+                sql.push(if j == 0 { "v_." } else { ", v_." })
+                    .push(column.name);
+            }
+            sql.push(") IN (SELECT ");
+            push_json_columns(&mut sql, columns.len());
+            sql.push(" FROM json_each(")
+                .bind_text(&json_rows(keys.iter().map(|k| k.iter().map(Value::from)))?)
+                .push("))");
+        }
+    }
+    Ok(Some(sql))
+}
+
+/// The keys as a relation `k_(p0, p1, ...)`: `UNNEST($1::text[], ...)` on PostgreSQL, a select
+/// over `json_each(?)` on SQLite.
+fn push_key_source<I, K>(sql: &mut Sql, columns: &[Column], keys: I) -> Result<(), ViewError>
+where
+    I: Iterator<Item = K> + Clone,
+    K: Iterator<Item = Value>,
+{
+    match sql.dialect() {
+        Dialect::Postgres => {
+            let mut arrays: Vec<Vec<Value>> = vec![Vec::new(); columns.len()];
+            for key in keys {
+                for (array, value) in arrays.iter_mut().zip(key) {
+                    array.push(value);
+                }
+            }
+            sql.push("UNNEST(");
+            for (j, (column, values)) in columns.iter().zip(arrays).enumerate() {
+                if j > 0 {
+                    sql.push(", ");
+                }
+                sql.bind_array(column.kind, values)
+                    .push("::")
+                    .push(pg_array_type(column.kind));
+            }
+            sql.push(") AS k_(");
+            for j in 0..columns.len() {
+                sql.push(&format!("{}p{j}", if j == 0 { "" } else { ", " }));
+            }
+            sql.push(")");
+        }
+        Dialect::Sqlite => {
+            sql.push("(SELECT ");
+            for j in 0..columns.len() {
+                if j > 0 {
+                    sql.push(", ");
+                }
+                sql.push(&format!("json_extract(value, '$[{j}]') AS p{j}"));
+            }
+            sql.push(" FROM json_each(")
+                .bind_text(&json_rows(keys)?)
+                .push(")) AS k_");
+        }
+    }
+    Ok(())
+}
+
+/// `v_.c0 = k_.p0 AND v_.c1 = k_.p1 ...`
+fn push_key_match(sql: &mut Sql, columns: &[Column]) {
+    for (j, column) in columns.iter().enumerate() {
+        if j > 0 {
+            sql.push(" AND ");
+        }
+        sql.push("v_.")
+            .push(column.name)
+            .push(&format!(" = k_.p{j}"));
+    }
+}
+
+/// `json_extract(value, '$[0]'), ...` for `n` columns.
+fn push_json_columns(sql: &mut Sql, n: usize) {
+    for j in 0..n {
+        if j > 0 {
+            sql.push(", ");
+        }
+        sql.push(&format!("json_extract(value, '$[{j}]')"));
+    }
+}
+
+/// PostgreSQL's array type of a column kind.
+fn pg_array_type(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Int => "bigint[]",
+        Kind::Real => "float8[]",
+        Kind::Text => "text[]",
+    }
+}
+
+/// Rows of values as one JSON array of arrays (`[["ws", 1, null], ...]`). A real that JSON cannot
+/// hold (NaN, infinities) is an error rather than a silent NULL.
+fn json_rows<I, R>(rows: I) -> Result<String, ViewError>
+where
+    I: Iterator<Item = R>,
+    R: Iterator<Item = Value>,
+{
+    let mut out: Vec<u8> = vec![b'['];
+    for (i, row) in rows.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'[');
+        for (j, value) in row.enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            match value {
+                Value::Null => out.extend_from_slice(b"null"),
+                Value::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                Value::Real(r) => {
+                    let n = serde_json::Number::from_f64(r).ok_or_else(|| {
+                        ViewError::Corrupt(format!("{r} cannot be written to a view table"))
+                    })?;
+                    out.extend_from_slice(n.to_string().as_bytes());
+                }
+                Value::Text(s) => serde_json::to_writer(&mut out, &s)
+                    .map_err(|e| ViewError::Corrupt(e.to_string()))?,
+            }
+        }
+        out.push(b']');
+    }
+    out.push(b']');
+    String::from_utf8(out).map_err(|e| ViewError::Corrupt(e.to_string()))
 }
 
 /// `ORDER BY` the table's key columns.
@@ -112,46 +309,117 @@ fn column_list(table: &Table) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::db::Param;
     use super::*;
     use plera_projections::inbox::ThreadRow;
     use plera_projections::rows::{KeyPart, Record};
 
-    #[test]
-    fn an_upsert_binds_every_cell_and_updates_every_non_key_column() {
-        let table = ThreadRow::table();
-        let row: Vec<Value> = table
+    fn row(table: &Table, text: &str) -> Vec<Value> {
+        table
             .columns
             .iter()
             .map(|c| match c.kind {
                 Kind::Int => Value::Int(1),
-                _ => Value::Text("x".into()),
+                Kind::Real => Value::Real(0.5),
+                Kind::Text => Value::Text(text.into()),
             })
-            .collect();
-        let sql = upsert(Dialect::Postgres, table, &[&row, &row]).unwrap();
-        let n = table.columns.len();
-        assert!(sql
-            .text()
-            .starts_with("INSERT INTO inbox_threads (workspace_id, lead_id"));
-        assert!(sql.text().contains(&format!("${}", 2 * n)));
-        assert!(!sql.text().contains(&format!("${}", 2 * n + 1)));
-        assert!(sql
-            .text()
-            .contains("ON CONFLICT (workspace_id, lead_id, account_id) DO UPDATE SET campaign_id = excluded.campaign_id"));
-        assert!(!sql.text().contains("lead_id = excluded"));
+            .collect()
     }
 
     #[test]
-    fn keys_and_prefixes_become_or_ed_conditions() {
+    fn an_upsert_has_one_text_per_table_whatever_the_row_count() {
+        let table = ThreadRow::table();
+        let (a, b, c) = (row(table, "a"), row(table, "b"), row(table, "c"));
+        for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+            let one = upsert(dialect, table, &[&a]).unwrap().unwrap();
+            let three = upsert(dialect, table, &[&a, &b, &c]).unwrap().unwrap();
+            assert_eq!(one.text(), three.text(), "{dialect:?}");
+            assert!(three
+                .text()
+                .starts_with("INSERT INTO inbox_threads (workspace_id, lead_id"));
+            assert!(three.text().contains(
+                "ON CONFLICT (workspace_id, lead_id, account_id) DO UPDATE SET \
+                 campaign_id = excluded.campaign_id"
+            ));
+            assert!(!three.text().contains("lead_id = excluded"));
+            assert!(upsert(dialect, table, &[]).unwrap().is_none());
+        }
+        // PostgreSQL: one array per column, each holding the rows' cells in order.
+        let pg = upsert(Dialect::Postgres, table, &[&a, &b, &c])
+            .unwrap()
+            .unwrap();
+        assert_eq!(pg.params().len(), table.columns.len());
+        let Param::Array(Kind::Text, first) = &pg.params()[0] else {
+            panic!("the first column is bound as a text array");
+        };
+        assert_eq!(
+            first,
+            &vec![
+                Value::Text("a".into()),
+                Value::Text("b".into()),
+                Value::Text("c".into())
+            ]
+        );
+        // SQLite: one JSON text with every row.
+        let lite = upsert(Dialect::Sqlite, table, &[&a, &b]).unwrap().unwrap();
+        assert_eq!(lite.params().len(), 1);
+        let Param::Value(Kind::Text, Value::Text(json)) = &lite.params()[0] else {
+            panic!("the rows are bound as one JSON text");
+        };
+        let parsed: Vec<Vec<serde_json::Value>> = serde_json::from_str(json).unwrap();
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed[1][0], serde_json::json!("b"));
+        assert_eq!(parsed[1].len(), table.columns.len());
+    }
+
+    #[test]
+    fn keys_and_prefixes_travel_as_one_parameter_per_column_or_one_json_text() {
         let table = ThreadRow::table();
         let a: Key = vec![KeyPart::from("ws"), KeyPart::from("l1")];
-        let b: Key = vec![KeyPart::from("ws"), KeyPart::from("l2")];
-        let sql = delete(Dialect::Sqlite, table, &[&a, &b]).unwrap();
+        let b: Key = vec![KeyPart::from("ws"), KeyPart::from("l\"2")];
+        let lite = load(Dialect::Sqlite, table, &[&a, &b]).unwrap();
+        assert!(lite.text().ends_with(
+            "FROM inbox_threads AS v_ JOIN (SELECT json_extract(value, '$[0]') AS p0, \
+             json_extract(value, '$[1]') AS p1 FROM json_each(?)) AS k_ \
+             ON v_.workspace_id = k_.p0 AND v_.lead_id = k_.p1"
+        ));
+        let Param::Value(_, Value::Text(json)) = &lite.params()[0] else {
+            panic!("keys as JSON");
+        };
+        assert_eq!(json, r#"[["ws","l1"],["ws","l\"2"]]"#);
+        let pg = load(Dialect::Postgres, table, &[&a]).unwrap();
+        assert!(pg.text().ends_with(
+            "FROM inbox_threads AS v_ JOIN UNNEST($1::text[], $2::text[]) AS k_(p0, p1) \
+             ON v_.workspace_id = k_.p0 AND v_.lead_id = k_.p1"
+        ));
+        let full: Key = vec![
+            KeyPart::from("ws"),
+            KeyPart::from("l1"),
+            KeyPart::from("acc"),
+        ];
+        let del = delete(Dialect::Sqlite, table, &[&full]).unwrap().unwrap();
         assert_eq!(
-            sql.text(),
-            "DELETE FROM inbox_threads WHERE (workspace_id = ? AND lead_id = ?) OR \
-             (workspace_id = ? AND lead_id = ?)"
+            del.text(),
+            "DELETE FROM inbox_threads AS v_ WHERE (v_.workspace_id, v_.lead_id, v_.account_id) \
+             IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
+             json_extract(value, '$[2]') FROM json_each(?))"
         );
+        let del = delete(Dialect::Postgres, table, &[&full, &full])
+            .unwrap()
+            .unwrap();
+        assert_eq!(del.params().len(), 3);
+        assert!(delete(Dialect::Postgres, table, &[]).unwrap().is_none());
         assert_eq!(keys_per_statement(Dialect::Sqlite, 2), 499);
-        assert!(upsert(Dialect::Sqlite, table, &[]).is_none());
+    }
+
+    #[test]
+    fn a_real_json_cannot_hold_is_an_error_not_a_null() {
+        let rows = [vec![Value::Real(f64::NAN)]];
+        assert!(json_rows(rows.iter().map(|r| r.iter().cloned())).is_err());
+        let rows = [vec![Value::Real(0.25), Value::Null, Value::Int(-3)]];
+        assert_eq!(
+            json_rows(rows.iter().map(|r| r.iter().cloned())).unwrap(),
+            "[[0.25,null,-3]]"
+        );
     }
 }
