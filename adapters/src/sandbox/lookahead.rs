@@ -81,7 +81,7 @@ mod tests {
                 .filter(|t| *t > now && *t <= now + horizon)
                 .min();
             assert_eq!(
-                Lookahead::first_after(&mut cache, now, horizon, &first),
+                Lookahead::first_after(&mut cache, now, horizon, first),
                 fresh,
                 "at {now}"
             );
