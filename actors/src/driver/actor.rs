@@ -98,6 +98,8 @@ pub enum DriverMsg {
         /// Now.
         now: DateTime<Utc>,
     },
+    /// A sender just connected: start its actor from the log and let its leads ask.
+    StartSender(AccountId, DateTime<Utc>),
     /// A sender may grant again (resumed or reconnected).
     WakeSender(AccountId, DateTime<Utc>),
     /// A command for a sender, serialised with the ticks; wakes its waiting leads after.
@@ -245,6 +247,11 @@ async fn run(book: &mut Book, msg: DriverMsg) -> Result<DriverReply, EngineError
             book.wake_sender(&account, now);
             reply.map(|_| DriverReply::Done)
         }
+        DriverMsg::StartSender(account, now) => {
+            book.start_sender(&account, now).await?;
+            book.wake_sender(&account, now);
+            Ok(DriverReply::Done)
+        }
         DriverMsg::WakeSender(account, now) => {
             book.wake_sender(&account, now);
             Ok(DriverReply::Done)
@@ -306,6 +313,7 @@ impl DriverMsg {
             | DriverMsg::Ingest { now, .. }
             | DriverMsg::MarkRead { now, .. }
             | DriverMsg::WakeSender(_, now)
+            | DriverMsg::StartSender(_, now)
             | DriverMsg::SenderCommand { now, .. }
             | DriverMsg::Leave(now) => Some(*now),
             DriverMsg::AskSender(_, msg) => Some(msg.at()),

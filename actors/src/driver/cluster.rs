@@ -448,9 +448,7 @@ impl Book {
         if let Some(addr) = self.registry.get(account) {
             let _ = addr.send(SenderMsg::Retire { now }).await;
         }
-        if let Some((_, workspace)) = self.registry.all().into_iter().find(|(a, _)| a == account) {
-            self.registry.insert_elsewhere(account.clone(), workspace);
-        }
+        self.registry.retire(account);
         if let Some(lines) = self.waiting.remove(account) {
             for line in lines.into_values() {
                 for (_, id) in line {

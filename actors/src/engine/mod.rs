@@ -20,7 +20,7 @@ use plera_domain::ids::{
 use plera_domain::lead::{LeadSequence, StopReason};
 use plera_domain::play::Play;
 use plera_domain::ports::{Clock, IdSource, InboundEvent};
-use plera_domain::quota::{QuotaPolicy, Usage};
+use plera_domain::quota::Usage;
 use plera_domain::sender::{
     PauseReason, Readiness, SenderAccount, SenderAccountCommand, SenderStatus,
 };
@@ -32,8 +32,8 @@ use std::sync::{Arc, Mutex};
 use crate::driver::{
     DriverActor, DriverMsg, DriverReply, EnrollOptions, IngestOutcome, LeadSpec, TickReport,
 };
-use crate::sender::{SenderActor, SenderDesk, SenderMsg, SenderReply};
-use crate::store::{EventLog, Tracked};
+use crate::sender::{SenderMsg, SenderReply};
+use crate::store::Tracked;
 use crate::system::ActorSystem;
 
 /// How long a hosted-auth state token stays valid.
@@ -110,10 +110,8 @@ struct Inner {
     system: Mutex<Option<ActorSystem>>,
     driver: Addr<DriverActor>,
     registry: Registry,
-    log: Arc<dyn EventLog>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
-    policy: QuotaPolicy,
     seed: u64,
     auth_base_url: String,
     deterministic_tokens: bool,
@@ -323,25 +321,9 @@ impl Engine {
             self.inner.registry.insert_elsewhere(account, workspace);
             return Ok(());
         }
-        let log = Arc::clone(&self.inner.log);
-        let policy = self.inner.policy;
-        let seed = self.inner.seed;
-        let now = self.now();
-        let id = account.clone();
-        let addr = {
-            let guard = self.inner.system.lock().unwrap_or_else(|e| e.into_inner());
-            let system = guard.as_ref().ok_or(EngineError::SystemDown)?;
-            let fut = system.run(move || async move {
-                let desk = SenderDesk::load(id, log, policy, seed, now).await?;
-                Ok::<_, EngineError>(actix::Actor::start(SenderActor::new(desk)))
-            });
-            drop(guard);
-            fut
-        }
-        .await
-        .map_err(|_| EngineError::SystemDown)??;
-        self.inner.registry.insert(account.clone(), workspace, addr);
-        self.driver(DriverMsg::WakeSender(account, now)).await?;
+        // The driver loads it from the log and starts its actor on the actor system's thread.
+        self.driver(DriverMsg::StartSender(account, self.now()))
+            .await?;
         Ok(())
     }
 

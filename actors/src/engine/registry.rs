@@ -53,6 +53,18 @@ impl Registry {
             .collect()
     }
 
+    /// Forgets a sender's actor here (another process runs it now); keeps its workspace.
+    pub fn retire(&self, account: &AccountId) {
+        if let Some(entry) = self
+            .inner
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(account)
+        {
+            entry.1 = None;
+        }
+    }
+
     /// Whether `account` is known at all.
     pub fn knows(&self, account: &AccountId) -> bool {
         self.read().contains_key(account)
