@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use chrono::Weekday;
 use plera_adapters::config::{ConfigError, ServeConfig};
 use plera_adapters::email::SmtpSecurity;
 use plera_domain::ids::{CampaignId, LeadId, MailboxId, ProviderAccountId};
+use plera_domain::quota::WorkingDays;
 use plera_domain::values::{ConnectionDegree, Limits, Tier};
 use secrecy::ExposeSecret;
 
@@ -138,6 +140,11 @@ fn a_complete_file_reads_into_the_model() {
     assert_eq!(config.workspace.as_str(), "acme");
     assert_eq!(config.tick.as_secs(), 2);
     assert_eq!(
+        config.working_days,
+        WorkingDays::default(),
+        "Monday to Friday unless the file names the days"
+    );
+    assert_eq!(
         config.provider.base_url.as_str(),
         "https://api.provider.example/"
     );
@@ -252,6 +259,20 @@ fn the_sample_config_reads() {
     assert_eq!(config.campaigns[1].play.name, "email-first");
 }
 
+#[test]
+fn working_days_are_read_by_name_in_any_case() {
+    let text = good_with(
+        "tick_seconds = 2",
+        "tick_seconds = 2\nworking_days = [\"Sat\", \"sunday\", \"MON\"]",
+    );
+    let dir = Dir::new(&text);
+    let config = ServeConfig::parse(&text, &dir.path(), &full_env()).unwrap();
+    assert_eq!(
+        config.working_days,
+        WorkingDays::new([Weekday::Sat, Weekday::Sun, Weekday::Mon]).unwrap()
+    );
+}
+
 /// `GOOD` with `from` replaced by `to` (which must occur).
 fn good_with(from: &str, to: &str) -> String {
     assert!(GOOD.contains(from), "{from:?} is not in the good config");
@@ -321,6 +342,19 @@ fn every_mistake_has_its_own_error() {
             "bad tick",
             good_with("tick_seconds = 2", "tick_seconds = 0"),
             |e| matches!(e, ConfigError::Invalid { field, .. } if field == "engine.tick_seconds"),
+        ),
+        (
+            "no working day",
+            good_with("tick_seconds = 2", "tick_seconds = 2\nworking_days = []"),
+            |e| matches!(e, ConfigError::Invalid { field, .. } if field == "engine.working_days"),
+        ),
+        (
+            "not a day",
+            good_with(
+                "tick_seconds = 2",
+                "tick_seconds = 2\nworking_days = [\"mon\", \"funday\"]",
+            ),
+            |e| matches!(e, ConfigError::Invalid { field, reason } if field == "engine.working_days" && reason.contains("funday")),
         ),
         (
             "bad listen",

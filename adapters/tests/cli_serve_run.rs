@@ -43,6 +43,8 @@ workspace = "acme"
 
 [engine]
 tick_seconds = 1
+# Every day: the test runs at any hour of any day, and the noon zone may be on a weekend.
+working_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 [provider]
 base_url = "{api_url}"

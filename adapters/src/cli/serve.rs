@@ -19,6 +19,7 @@ use plera_actors::{
 use plera_domain::campaign::CampaignError;
 use plera_domain::ids::{AccountId, OwnerId, SequenceId, WorkspaceId};
 use plera_domain::ports::Clock;
+use plera_domain::quota::QuotaPolicy;
 use plera_domain::sender::SenderStatus;
 use plera_domain::values::{Tier, WorkingHours};
 use plera_domain::workspace::WorkspaceError;
@@ -193,6 +194,10 @@ impl Server {
             .linkedin(linkedin.clone())
             .email(Arc::new(email))
             .auto_tick(config.tick)
+            .quota_policy(QuotaPolicy {
+                working_days: config.working_days,
+                ..QuotaPolicy::default()
+            })
             .build()
             .await
             .map_err(engine_error("the engine did not start"))?;

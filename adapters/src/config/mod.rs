@@ -20,6 +20,7 @@ pub use leads::{parse_leads, read_leads, LeadRow};
 use plera_actors::SenderSettings;
 use plera_domain::ids::{CampaignId, MailboxId, ProviderAccountId, WorkspaceId};
 use plera_domain::play::Play;
+use plera_domain::quota::WorkingDays;
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,8 @@ pub struct ServeConfig {
     pub workspace: WorkspaceId,
     /// How often the engine looks for due work.
     pub tick: Duration,
+    /// The days senders act on (Monday to Friday unless the file says otherwise).
+    pub working_days: WorkingDays,
     /// The provider's API.
     pub provider: ProviderConfig,
     /// The webhook endpoint and the polling fallback.

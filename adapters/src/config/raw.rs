@@ -35,6 +35,7 @@ pub(super) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawEngine {
     pub tick_seconds: Option<u64>,
+    pub working_days: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]

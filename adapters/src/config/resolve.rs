@@ -6,6 +6,7 @@ use chrono_tz::Tz;
 use plera_actors::SenderSettings;
 use plera_domain::ids::{CampaignId, MailboxId, ProviderAccountId, WorkspaceId};
 use plera_domain::play::Play;
+use plera_domain::quota::WorkingDays;
 use plera_domain::values::{Limits, Tier, WorkingHours};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeSet;
@@ -39,6 +40,7 @@ pub(super) fn resolve(raw: RawConfig, base: &Path, env: Env) -> Result<ServeConf
         return Err(invalid("workspace", "is empty"));
     }
     let tick = seconds("engine.tick_seconds", raw.engine.tick_seconds, 5, 1..=3600)?;
+    let working_days = working_days(raw.engine.working_days)?;
     let provider = provider(raw.provider, env)?;
     let webhook = webhook(raw.webhook, env)?;
     let raw_smtp = raw.smtp.ok_or_else(|| ConfigError::Missing {
@@ -112,6 +114,7 @@ pub(super) fn resolve(raw: RawConfig, base: &Path, env: Env) -> Result<ServeConf
     Ok(ServeConfig {
         workspace: WorkspaceId::new(workspace),
         tick,
+        working_days,
         provider,
         webhook,
         smtp,
@@ -453,4 +456,21 @@ fn play_file(campaign: &str, path: &Path) -> Result<Play, ConfigError> {
         Play::from_toml(&text)
     };
     play.map_err(|e| error(e.to_string()))
+}
+
+/// `engine.working_days`: day names (`mon` or `monday`, any case), Monday to Friday when absent.
+fn working_days(days: Option<Vec<String>>) -> Result<WorkingDays, ConfigError> {
+    let Some(days) = days else {
+        return Ok(WorkingDays::default());
+    };
+    let field = "engine.working_days";
+    let parsed = days
+        .iter()
+        .map(|d| {
+            d.trim()
+                .parse::<chrono::Weekday>()
+                .map_err(|_| invalid(field, format!("`{d}` is not a day of the week")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    WorkingDays::new(parsed).map_err(|e| invalid(field, e.to_string()))
 }
