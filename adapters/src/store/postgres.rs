@@ -30,9 +30,11 @@ use super::error::{Redactor, StoreOpenError};
 use super::leads::PostgresLeadDirectory;
 use super::schema;
 
-/// The advisory lock every append holds: "plera" in ASCII. Advisory locks are per database, so
-/// plera instances in different schemas of one database share it (they only wait on each other).
-const APPEND_LOCK: i64 = 0x70_6c_65_72_61;
+/// The `BEGIN` of every append: the transaction and the advisory lock every append holds, in one
+/// simple query. The lock's key is "plera" in ASCII (0x706c657261). Advisory locks are per
+/// database, so plera instances in different schemas of one database share it (they only wait
+/// on each other).
+const BEGIN_LOCKED: &str = "BEGIN; SELECT pg_advisory_xact_lock(482854924897)";
 
 /// Connections per process.
 const CONNECTIONS: u32 = 10;
@@ -109,11 +111,9 @@ impl PostgresEventLog {
     }
 
     async fn write(&self, events: &[NewEvent], conditions: &[Condition]) -> Result<(), WriteError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(APPEND_LOCK)
-            .execute(&mut *tx)
-            .await?;
+        // The lock rides on the BEGIN (one simple query, one round trip). An error there leaves
+        // the transaction aborted, so the next statement fails and nothing is written.
+        let mut tx = self.pool.begin_with(BEGIN_LOCKED).await?;
         if !conditions.is_empty() {
             check_conditions(&mut tx, conditions).await?;
         }
@@ -134,12 +134,16 @@ impl PostgresEventLog {
             batch::last_sequences(found.into_iter().map(|(t, i, s, _)| (t, i, s)).collect())?;
         batch::check_sequences(events, &last)?;
         let (event_rows, action_rows) = batch::rows(events, last_position)?;
+        // The events and their sender actions in one statement (a data-modifying CTE): one
+        // round trip whatever the batch holds.
         sqlx::query(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
-             event_version, payload, metadata, position) \
+            "WITH new_events AS (INSERT INTO events (aggregate_type, aggregate_id, sequence, \
+             event_type, event_version, payload, metadata, position) \
              SELECT t, i, s, et, ev, p::json, '{}'::json, pos \
              FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], \
-                         $6::text[], $7::bigint[]) AS u(t, i, s, et, ev, p, pos)",
+                         $6::text[], $7::bigint[]) AS u(t, i, s, et, ev, p, pos)) \
+             INSERT INTO sender_actions (position, account_id, action, at) \
+             SELECT * FROM UNNEST($8::bigint[], $9::text[], $10::text[], $11::timestamptz[])",
         )
         .bind(column(&event_rows, |r| r.event.aggregate_type.as_str()))
         .bind(column(&event_rows, |r| r.event.aggregate_id.as_str()))
@@ -148,20 +152,12 @@ impl PostgresEventLog {
         .bind(column(&event_rows, |r| r.event.event_version.as_str()))
         .bind(column(&event_rows, |r| r.payload.as_str()))
         .bind(column(&event_rows, |r| r.position))
+        .bind(column(&action_rows, |r| r.position))
+        .bind(column(&action_rows, |r| r.account_id.as_str()))
+        .bind(column(&action_rows, |r| r.action.as_str()))
+        .bind(column(&action_rows, |r| r.at))
         .execute(&mut *tx)
         .await?;
-        if !action_rows.is_empty() {
-            sqlx::query(
-                "INSERT INTO sender_actions (position, account_id, action, at) \
-                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::timestamptz[])",
-            )
-            .bind(column(&action_rows, |r| r.position))
-            .bind(column(&action_rows, |r| r.account_id.as_str()))
-            .bind(column(&action_rows, |r| r.action.as_str()))
-            .bind(column(&action_rows, |r| r.at))
-            .execute(&mut *tx)
-            .await?;
-        }
         tx.commit().await?;
         Ok(())
     }
@@ -449,4 +445,19 @@ impl LeaseStore for PostgresEventLog {
 /// One column of `rows`, as an array parameter for `UNNEST`.
 fn column<'a, R, T>(rows: &'a [R], field: impl Fn(&'a R) -> T) -> Vec<T> {
     rows.iter().map(field).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BEGIN_LOCKED;
+
+    #[test]
+    fn the_append_lock_key_is_plera_in_ascii() {
+        let key = i64::from_be_bytes([0, 0, 0, b'p', b'l', b'e', b'r', b'a']);
+        assert_eq!(
+            BEGIN_LOCKED,
+            format!("BEGIN; SELECT pg_advisory_xact_lock({key})"),
+            "every process must take the same lock, whatever the release"
+        );
+    }
 }
