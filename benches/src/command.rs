@@ -76,14 +76,25 @@ impl Variant {
 
 type Handles = (Arc<dyn EventLog>, Arc<dyn LeadDirectory>);
 
-/// One engine run on a fresh database: returns steps per second and a note on where the time
-/// went.
+/// What one engine run measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineRun {
+    /// Steps started per second (each through the whole path).
+    pub steps_per_s: f64,
+    /// Events committed per second: the figure the raw insert rate (one event per
+    /// transaction) is the reference for.
+    pub events_per_s: f64,
+    /// Where the time went.
+    pub note: String,
+}
+
+/// One engine run on a fresh database.
 pub async fn engine_run(
     kind: Kind,
     pg_base: &str,
     size: RigSize,
     variant: Variant,
-) -> Result<(f64, String), String> {
+) -> Result<EngineRun, String> {
     let db = BenchDb::new(kind, pg_base).await?;
     let stores = if variant == Variant::NoDatabase {
         None
@@ -144,7 +155,24 @@ pub async fn engine_run(
         count.events,
         spent.describe(elapsed)
     );
-    Ok((count.steps as f64 / elapsed.as_secs_f64(), note))
+    let seconds = elapsed.as_secs_f64();
+    Ok(EngineRun {
+        steps_per_s: count.steps as f64 / seconds,
+        events_per_s: count.events as f64 / seconds,
+        note,
+    })
+}
+
+/// Records an engine run as two figures under one subject: steps per second, and events
+/// committed per second (`subject` + ", events committed").
+fn push_engine(push: &mut impl FnMut(String, &str, f64, String), subject: String, run: EngineRun) {
+    push(
+        format!("{subject}, events committed"),
+        "events/s",
+        run.events_per_s,
+        "the same runs: events appended by the ticks per second".into(),
+    );
+    push(subject, "steps/s", run.steps_per_s, run.note);
 }
 
 /// Runs every subject `repeats` times, interleaved, on `kind`.
@@ -196,12 +224,11 @@ pub async fn bench(kind: Kind, pg_base: &str, o: &CommandOptions) -> Result<Vec<
                 history: h,
                 filler: 0,
             };
-            let (rate, note) = engine_run(kind, pg_base, size, Variant::AsIs).await?;
-            push(
+            let run = engine_run(kind, pg_base, size, Variant::AsIs).await?;
+            push_engine(
+                &mut push,
                 format!("c plera engine, {c} senders, history {h}"),
-                "steps/s",
-                rate,
-                note,
+                run,
             );
         }
         // The control: the shortest history in a log as long as the longest history's, so a
@@ -215,14 +242,13 @@ pub async fn bench(kind: Kind, pg_base: &str, o: &CommandOptions) -> Result<Vec<
                     history: lo,
                     filler: leads * (hi - lo),
                 };
-                let (rate, note) = engine_run(kind, pg_base, size, Variant::AsIs).await?;
-                push(
+                let run = engine_run(kind, pg_base, size, Variant::AsIs).await?;
+                push_engine(
+                    &mut push,
                     format!(
                         "d plera engine, {c} senders, history {lo}, log as long as history {hi}'s"
                     ),
-                    "steps/s",
-                    rate,
-                    note,
+                    run,
                 );
             }
         }
@@ -295,12 +321,11 @@ pub async fn engine_bench(
                     history: h,
                     filler: 0,
                 };
-                let (rate, note) = engine_run(kind, pg_base, size, *v).await?;
-                push(
+                let run = engine_run(kind, pg_base, size, *v).await?;
+                push_engine(
+                    &mut push,
                     format!("b{hi}{vi} {}, {c} senders, history {h}", v.name()),
-                    "steps/s",
-                    rate,
-                    note,
+                    run,
                 );
             }
         }
@@ -312,14 +337,13 @@ pub async fn engine_bench(
                     history: lo,
                     filler: c * o.leads_per_sender * (hi - lo),
                 };
-                let (rate, note) = engine_run(kind, pg_base, size, Variant::AsIs).await?;
-                push(
+                let run = engine_run(kind, pg_base, size, Variant::AsIs).await?;
+                push_engine(
+                    &mut push,
                     format!(
                         "c plera engine, {c} senders, history {lo}, log as long as history {hi}'s"
                     ),
-                    "steps/s",
-                    rate,
-                    note,
+                    run,
                 );
             }
         }
