@@ -271,9 +271,10 @@ impl Runner<'_> {
     /// changed are written in bulk, with the checkpoints, every [`REBUILD_FLUSH_BATCHES`] batches
     /// or [`REBUILD_FLUSH_ROWS`] changes, and at the end. `progress(done, total)` follows each folded batch.
     ///
-    /// Pipelined: while a batch is folded, the next one is read and decoded; the views fold a
-    /// batch each on a blocking thread of its own (they share nothing but the decoded batch),
-    /// and every view still sees the batches one after the other in log order.
+    /// Pipelined: while a batch is folded, the next one is read and decoded and the rows of a
+    /// flush that fell due after the previous batch (copied out of memory) are written; the views
+    /// fold a batch each on a blocking thread of its own (they share nothing but the decoded
+    /// batch), and every view still sees the batches one after the other in log order.
     ///
     /// The rows written are exactly those [`Runner::run`] writes: the same folds over the same
     /// batches, each seeing the rows as they stand. If another runner (another process) moved a
@@ -296,13 +297,23 @@ impl Runner<'_> {
         let (mut pending, mut batches) = (0usize, 0usize);
         let mut total = None;
         let mut next = self.read_decoded(0).await?;
+        // The rows of the last flush that fell due, written while the next batch is folded.
+        let mut writing: Option<Flush> = None;
         while let Some((last, decoded)) = next.take() {
             let total = match total {
                 Some(total) => total,
                 None => *total.insert(self.log_end().await?),
             };
-            // The next batch is read and decoded while this one is folded.
-            let (read, folded) = tokio::join!(self.read_decoded(last), fold_all(state, decoded));
+            // The next batch is read and decoded, and the last flush's rows written, while this
+            // batch is folded.
+            let (read, folded, written) = tokio::join!(
+                self.read_decoded(last),
+                fold_all(state, decoded),
+                self.write_flush(writing.take())
+            );
+            if !written? {
+                return self.run(&borrow(views), progress).await;
+            }
             let (folded, changed) = folded?;
             state = folded;
             next = read?;
@@ -311,13 +322,18 @@ impl Runner<'_> {
             batches += 1;
             progress(at, total.max(at));
             if pending >= REBUILD_FLUSH_ROWS || batches >= REBUILD_FLUSH_BATCHES {
-                if !self.flush(&mut state, flushed, at).await? {
-                    return self.run(&borrow(views), progress).await;
-                }
+                writing = Some(Flush::take(&mut state, flushed, at));
                 (flushed, pending, batches) = (at, 0, 0);
             }
         }
-        if at > flushed && !self.flush(&mut state, flushed, at).await? {
+        if !self.write_flush(writing.take()).await? {
+            return self.run(&borrow(views), progress).await;
+        }
+        if at > flushed
+            && !self
+                .write_flush(Some(Flush::take(&mut state, flushed, at)))
+                .await?
+        {
             return self.run(&borrow(views), progress).await;
         }
         Ok(at)
@@ -345,31 +361,73 @@ impl Runner<'_> {
         Ok(Some((last, Arc::new(decoded))))
     }
 
-    /// Writes the rows the rebuild changed since the last flush and moves the checkpoints from
-    /// `from` to `to`, in one transaction; false (nothing written) if a checkpoint moved.
-    async fn flush(&self, state: &mut [Rebuilding], from: u64, to: u64) -> Result<bool, ViewError> {
+    /// Writes a flush's rows and moves the checkpoints from its `from` to its `to`, in one
+    /// transaction; false (nothing written) if a checkpoint moved. No flush: nothing to do.
+    async fn write_flush(&self, flush: Option<Flush>) -> Result<bool, ViewError> {
+        let Some(flush) = flush else {
+            return Ok(true);
+        };
         let mut tx = self.db.begin().await?;
-        for view in state.iter() {
-            if !advance(&mut tx, self.db, view.view.as_ref(), from, to).await? {
+        for (view, tables) in &flush.views {
+            if !advance(&mut tx, self.db, view.as_ref(), flush.from, flush.to).await? {
                 tx.rollback().await?;
                 return Ok(false);
             }
-            for (name, (table, keys)) in &view.dirty {
-                let (mut upserts, mut deletes) = (Vec::new(), Vec::new());
-                for key in keys {
-                    match view.rows.row(name, key) {
-                        Some(row) => upserts.push(row),
-                        None => deletes.push(key),
-                    }
-                }
-                write_table(&mut tx, self.db, table, &upserts, &deletes).await?;
+            for t in tables {
+                let upserts: Vec<&Vec<Value>> = t.upserts.iter().collect();
+                let deletes: Vec<&Key> = t.deletes.iter().collect();
+                write_table(&mut tx, self.db, t.table, &upserts, &deletes).await?;
             }
         }
         tx.commit().await?;
-        for view in state.iter_mut() {
-            view.dirty.clear();
-        }
         Ok(true)
+    }
+}
+
+/// The rows a rebuild's flush writes, copied out of the views' memory when it fell due (so the
+/// folds go on while they are written), and the checkpoints' move.
+struct Flush {
+    from: u64,
+    to: u64,
+    views: Vec<(Arc<dyn Projection>, Vec<TableWrites>)>,
+}
+
+/// One table's rows to write: those changed since the last flush, as they stand, and the keys
+/// of those deleted.
+struct TableWrites {
+    table: &'static Table,
+    upserts: Vec<Vec<Value>>,
+    deletes: Vec<Key>,
+}
+
+impl Flush {
+    /// Takes every view's changed rows since the last flush (emptying its dirty set), to move
+    /// the checkpoints from `from` to `to`.
+    fn take(state: &mut [Rebuilding], from: u64, to: u64) -> Self {
+        let views = state
+            .iter_mut()
+            .map(|view| {
+                let tables = std::mem::take(&mut view.dirty)
+                    .into_iter()
+                    .map(|(name, (table, keys))| {
+                        let (mut upserts, mut deletes) = (Vec::new(), Vec::new());
+                        for key in keys {
+                            match view.rows.row(name, &key) {
+                                Some(row) => upserts.push(row.clone()),
+                                None => deletes.push(key),
+                            }
+                        }
+                        TableWrites {
+                            table,
+                            upserts,
+                            deletes,
+                        }
+                    })
+                    .collect();
+                (Arc::clone(&view.view), tables)
+            })
+            .collect();
+        Self { from, to, views }
     }
 }
 
