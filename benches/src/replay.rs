@@ -268,14 +268,24 @@ pub async fn bench(
     let (mut port, mut folded, mut complete, mut incremental) = (vec![], vec![], vec![], vec![]);
     let (mut typed, mut port_decoded) = (vec![], vec![]);
     let mut rows_note = String::new();
+    // The process's CPU time over the wall time of each rebuild: above 1 when its folds and
+    // reads overlap on several cores, at most 1 when the machine leaves it one.
+    let mut cpu_per_wall = Vec::new();
     for r in 0..repeats {
         eprintln!("replay on {}: round {} of {repeats}", kind.name(), r + 1);
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), machine::process_cpu());
         let counts = views
             .rebuild_all(|_, _| {})
             .await
             .map_err(|e| e.to_string())?;
-        rebuild.push(n as f64 / t.elapsed().as_secs_f64());
+        let wall = t.elapsed().as_secs_f64();
+        rebuild.push(n as f64 / wall);
+        if let (Some(before), Some(after)) = (cpu, machine::process_cpu()) {
+            cpu_per_wall.push(format!(
+                "{:.2}",
+                after.saturating_sub(before).as_secs_f64() / wall
+            ));
+        }
         rows_note = counts
             .iter()
             .map(|c| format!("{} {} rows", c.view, c.rows.values().sum::<u64>()))
@@ -372,7 +382,10 @@ pub async fn bench(
             rebuild,
             load,
         )
-        .note(rows_note),
+        .note(format!(
+            "{rows_note}; process CPU / wall per run: {}",
+            cpu_per_wall.join(" / ")
+        )),
     );
     figures.push(
         Figure::from_runs(
