@@ -783,6 +783,130 @@ async fn every_event_is_applied_exactly_once_across_processes_on_postgres() {
     every_event_is_applied_exactly_once_across_processes(Db::Postgres).await;
 }
 
+/// The rebuild reads the next batch while it folds the current one, and folds the views on
+/// threads of their own: every view still gets each event once and in log order (the tally
+/// counts events and sums positions; a batch folded twice, skipped or out of order shows), over
+/// many flushes, beside the real views, whose rows equal the incremental runner's.
+async fn a_pipelined_rebuild_gives_every_view_each_event_once(kind: Db) {
+    let events = stream().await;
+    in_place(kind, move |place| async move {
+        let store = place.open().await;
+        let int = if kind == Db::Sqlite {
+            "integer"
+        } else {
+            "bigint"
+        };
+        raw(
+            &store,
+            &format!(
+                "CREATE TABLE views_test_tally (id {int} PRIMARY KEY, events {int} NOT NULL, \
+                 position_sum {int} NOT NULL)"
+            ),
+        )
+        .await;
+        append(&store, events).await;
+        let incremental = Views::with_batch(&store, 13);
+        incremental.catch_up_all().await.expect("catch up");
+        let expected = dump(&incremental).await;
+        let mut projections = plera_projections::all_views();
+        projections.push(Box::new(Counting));
+        let rebuilt = Views::with_projections(&store, projections, 3);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let progress = seen.clone();
+        rebuilt
+            .rebuild_all(move |done, _| progress.lock().unwrap().push(done))
+            .await
+            .expect("rebuild");
+        let n = events.len() as i64;
+        assert_eq!(
+            rebuilt.dump("views_test_tally").await.expect("dump"),
+            vec![vec![
+                Value::Int(1),
+                Value::Int(n),
+                Value::Int(n * (n + 1) / 2)
+            ]],
+            "every event folded once"
+        );
+        let mut real = dump(&rebuilt).await;
+        real.remove("views_test_tally");
+        assert_eq!(
+            real, expected,
+            "the real views' rows are the incremental ones"
+        );
+        let seen = seen.lock().unwrap().clone();
+        assert!(
+            seen.len() > 25 * 3,
+            "several flushes: {} batches",
+            seen.len()
+        );
+        assert!(
+            seen.windows(2).all(|w| w[0] < w[1]),
+            "progress in log order"
+        );
+        assert_eq!(seen.last(), Some(&(n as u64)));
+        store.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_pipelined_rebuild_gives_every_view_each_event_once_on_sqlite() {
+    a_pipelined_rebuild_gives_every_view_each_event_once(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_pipelined_rebuild_gives_every_view_each_event_once_on_postgres() {
+    a_pipelined_rebuild_gives_every_view_each_event_once(Db::Postgres).await;
+}
+
+/// A view whose fold panics at some batch.
+struct Panicking;
+
+impl Projection for Panicking {
+    fn name(&self) -> &'static str {
+        "test_panicking"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn tables(&self) -> Vec<&'static Table> {
+        Vec::new()
+    }
+
+    fn apply(&self, events: &[Decoded], rows: &Snapshot) -> Result<Outcome, ProjectionError> {
+        if events.iter().any(|e| e.position == 100) {
+            panic!("a bug in a fold");
+        }
+        Ok(Stage::new(rows).finish())
+    }
+}
+
+/// A fold that panics on its thread ends the rebuild with an error, on a current-thread runtime
+/// too (`#[tokio::test]`'s), instead of a panic of the caller or a rebuild that never returns.
+#[tokio::test]
+async fn a_fold_that_panics_fails_the_rebuild() {
+    let events = stream().await;
+    let place = Place::new(Db::Sqlite).await;
+    let store = place.open().await;
+    append(&store, events).await;
+    let mut projections = plera_projections::all_views();
+    projections.push(Box::new(Panicking));
+    let views = Views::with_projections(&store, projections, 9);
+    let outcome = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        views.rebuild_all(|_, _| {}),
+    )
+    .await
+    .expect("the rebuild returns");
+    let error = outcome.expect_err("the panic is an error").to_string();
+    assert!(error.contains("test_panicking"), "{error}");
+    assert!(error.contains("panicked"), "{error}");
+    store.close().await;
+    place.cleanup().await;
+}
+
 #[tokio::test]
 async fn sqlite_and_postgres_hold_identical_rows() {
     let events = stream().await;

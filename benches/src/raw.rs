@@ -197,6 +197,57 @@ pub async fn select_all(db: &BenchDb) -> Result<ReadRun, String> {
     })
 }
 
+/// The same `SELECT` (plus the aggregate type), each row handed to `each(aggregate_type,
+/// aggregate_id, payload)` as it streams by: what a reader that decodes straight from the stored
+/// text can do at best. `each` returns how many events it made of the row; `ReadRun::rows` counts
+/// rows, `ReadRun::bytes` the events made.
+pub async fn select_each(
+    db: &BenchDb,
+    mut each: impl FnMut(&str, &str, &str) -> Result<usize, String>,
+) -> Result<ReadRun, String> {
+    let sql_sqlite = "SELECT position, aggregate_type, aggregate_id, sequence, event_type, \
+                      event_version, payload FROM events ORDER BY position";
+    let sql_pg = "SELECT position, aggregate_type, aggregate_id, sequence, event_type, \
+                  event_version, payload::text FROM events ORDER BY position";
+    let began = Instant::now();
+    let (mut rows, mut events) = (0usize, 0usize);
+    match db.kind() {
+        Kind::Sqlite => {
+            let pool = db.sqlite_pool(1).await?;
+            let mut stream = sqlx::query(sql_sqlite).fetch(&pool);
+            while let Some(row) = stream.try_next().await.map_err(|e| e.to_string())? {
+                let _: i64 = row.try_get(0).map_err(|e| e.to_string())?;
+                let kind: &str = row.try_get(1).map_err(|e| e.to_string())?;
+                let id: &str = row.try_get(2).map_err(|e| e.to_string())?;
+                let payload: &str = row.try_get(6).map_err(|e| e.to_string())?;
+                events += each(kind, id, payload)?;
+                rows += 1;
+            }
+            drop(stream);
+            pool.close().await;
+        }
+        Kind::Postgres => {
+            let pool = db.pg_pool(1).await?;
+            let mut stream = sqlx::query(sql_pg).fetch(&pool);
+            while let Some(row) = stream.try_next().await.map_err(|e| e.to_string())? {
+                let _: i64 = row.try_get(0).map_err(|e| e.to_string())?;
+                let kind: &str = row.try_get(1).map_err(|e| e.to_string())?;
+                let id: &str = row.try_get(2).map_err(|e| e.to_string())?;
+                let payload: &str = row.try_get(6).map_err(|e| e.to_string())?;
+                events += each(kind, id, payload)?;
+                rows += 1;
+            }
+            drop(stream);
+            pool.close().await;
+        }
+    }
+    Ok(ReadRun {
+        rows,
+        bytes: events,
+        elapsed: began.elapsed(),
+    })
+}
+
 /// PostgreSQL's fastest way out: `COPY (SELECT ... ORDER BY position) TO STDOUT`, counting lines.
 pub async fn copy_out(db: &BenchDb) -> Result<ReadRun, String> {
     let pool = db.pg_pool(1).await?;

@@ -7,12 +7,16 @@ use cqrs_es::persist::{PersistedEventRepository, QueryReplay};
 use cqrs_es::{Aggregate, EventEnvelope, Query};
 use plera_actors::store::EventLog;
 use plera_adapters::views::{Views, DEFAULT_BATCH};
-use plera_domain::campaign::Campaign;
-use plera_domain::conversation::Conversation;
-use plera_domain::lead::LeadSequence;
-use plera_domain::sender::SenderAccount;
-use plera_domain::workspace::Workspace;
+use plera_domain::campaign::{Campaign, CampaignEvent};
+use plera_domain::conversation::{Conversation, ConversationEvent};
+use plera_domain::lead::{LeadSequence, LeadSequenceEvent};
+use plera_domain::sender::{SenderAccount, SenderAccountEvent};
+use plera_domain::workspace::{Workspace, WorkspaceEvent};
+use plera_projections::envelope::{
+    CAMPAIGN, CONVERSATION, LEAD_SEQUENCE, SENDER_ACCOUNT, WORKSPACE,
+};
 use plera_projections::{all_views, decode_all, Envelope, MemoryTables, Outcome, Snapshot};
+use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -79,6 +83,48 @@ async fn read_through_port(log: &dyn EventLog, batch: usize) -> Result<(usize, f
         n += events.len();
     }
     Ok((n, t.elapsed().as_secs_f64()))
+}
+
+/// The same read, then `decode_all` of every batch (payload `Value` to typed events, as the
+/// runner does), no fold: the cost of decoding through the parsed `Value`.
+async fn decode_through_port(log: &dyn EventLog, batch: usize) -> Result<(usize, f64), String> {
+    let t = Instant::now();
+    let (mut after, mut n) = (0u64, 0usize);
+    loop {
+        let events = log
+            .read_after(after, batch)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(last) = events.last() else { break };
+        after = last.position;
+        let envelopes: Vec<Envelope> = events.into_iter().map(envelope).collect();
+        let decoded = decode_all(&envelopes).map_err(|e| e.to_string())?;
+        n += black_box(decoded).len();
+    }
+    Ok((n, t.elapsed().as_secs_f64()))
+}
+
+/// One stored row decoded straight from its text into its aggregate's typed event enum (the
+/// mapping of `Envelope::decode`, without the `serde_json::Value` in between): 1 event, or 0 for
+/// an aggregate type no view knows.
+fn decode_text(aggregate_type: &str, aggregate_id: &str, payload: &str) -> Result<usize, String> {
+    macro_rules! typed {
+        ($event:ty) => {{
+            let event: $event =
+                serde_json::from_str(payload).map_err(|e| format!("{aggregate_id}: {e}"))?;
+            // Kept with an owned id, as `Decoded` does, and not optimized away.
+            black_box((aggregate_id.to_owned(), event));
+            Ok(1)
+        }};
+    }
+    match aggregate_type {
+        SENDER_ACCOUNT => typed!(SenderAccountEvent),
+        LEAD_SEQUENCE => typed!(LeadSequenceEvent),
+        CAMPAIGN => typed!(CampaignEvent),
+        WORKSPACE => typed!(WorkspaceEvent),
+        CONVERSATION => typed!(ConversationEvent),
+        _ => Ok(0),
+    }
 }
 
 /// The same read, then every view's pure fold into in-memory tables (no SQL for the views): what
@@ -220,15 +266,26 @@ pub async fn bench(
     let views = Views::new(&store);
     let (mut rebuild, mut select, mut copy, mut replay) = (vec![], vec![], vec![], vec![]);
     let (mut port, mut folded, mut complete, mut incremental) = (vec![], vec![], vec![], vec![]);
+    let (mut typed, mut port_decoded) = (vec![], vec![]);
     let mut rows_note = String::new();
+    // The process's CPU time over the wall time of each rebuild: above 1 when its folds and
+    // reads overlap on several cores, at most 1 when the machine leaves it one.
+    let mut cpu_per_wall = Vec::new();
     for r in 0..repeats {
         eprintln!("replay on {}: round {} of {repeats}", kind.name(), r + 1);
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), machine::process_cpu());
         let counts = views
             .rebuild_all(|_, _| {})
             .await
             .map_err(|e| e.to_string())?;
-        rebuild.push(n as f64 / t.elapsed().as_secs_f64());
+        let wall = t.elapsed().as_secs_f64();
+        rebuild.push(n as f64 / wall);
+        if let (Some(before), Some(after)) = (cpu, machine::process_cpu()) {
+            cpu_per_wall.push(format!(
+                "{:.2}",
+                after.saturating_sub(before).as_secs_f64() / wall
+            ));
+        }
         rows_note = counts
             .iter()
             .map(|c| format!("{} {} rows", c.view, c.rows.values().sum::<u64>()))
@@ -255,6 +312,14 @@ pub async fn bench(
             return Err(format!("SELECT read {} rows of {n}", read.rows));
         }
         select.push(read.rate());
+        let read = raw::select_each(&db, decode_text).await?;
+        if read.rows != n || read.bytes != n {
+            return Err(format!(
+                "SELECT + decode made {} events of {} rows, {n} expected",
+                read.bytes, read.rows
+            ));
+        }
+        typed.push(read.rate());
         if kind == Kind::Postgres {
             let c = raw::copy_out(&db).await?;
             if c.rows != n {
@@ -268,6 +333,11 @@ pub async fn bench(
             return Err(format!("read_after read {m} events of {n}"));
         }
         port.push(n as f64 / secs);
+        let (m, secs) = decode_through_port(log.as_ref(), DEFAULT_BATCH).await?;
+        if m != n {
+            return Err(format!("read_after + decode_all made {m} events of {n}"));
+        }
+        port_decoded.push(n as f64 / secs);
         let (m, secs) = fold_in_memory(log.as_ref(), DEFAULT_BATCH).await?;
         if m != n {
             return Err(format!("the in-memory fold saw {m} events of {n}"));
@@ -312,7 +382,10 @@ pub async fn bench(
             rebuild,
             load,
         )
-        .note(rows_note),
+        .note(format!(
+            "{rows_note}; process CPU / wall per run: {}",
+            cpu_per_wall.join(" / ")
+        )),
     );
     figures.push(
         Figure::from_runs(
@@ -335,6 +408,17 @@ pub async fn bench(
             load,
         )
         .note("the rebuild's own read, nothing else"),
+    );
+    figures.push(
+        Figure::from_runs(
+            "replay",
+            kind.name(),
+            "read_after + decode_all (no fold)",
+            "events/s",
+            port_decoded,
+            load,
+        )
+        .note("the rebuild's read and decode through the parsed Value, sequential, nothing else"),
     );
     figures.push(
         Figure::from_runs(
@@ -368,6 +452,17 @@ pub async fn bench(
             load,
         )
         .note("decoded to Rust strings and integers, payload as text"),
+    );
+    figures.push(
+        Figure::from_runs(
+            "replay",
+            kind.name(),
+            "raw SELECT + decode of every payload into the typed domain events (no fold)",
+            "events/s",
+            typed,
+            load,
+        )
+        .note("serde_json::from_str of the text straight into the aggregate's event enum, id owned: the ceiling of any reader that decodes events"),
     );
     if kind == Kind::Postgres {
         figures.push(

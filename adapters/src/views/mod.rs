@@ -42,7 +42,8 @@ pub struct Views {
 struct Inner {
     db: Db,
     log: Arc<dyn EventLog>,
-    views: Vec<Box<dyn Projection>>,
+    /// Shared (not boxed) so that a rebuild can fold each view on a thread of its own.
+    views: Vec<Arc<dyn Projection>>,
     batch: usize,
     running: Mutex<()>,
     leases: std::sync::OnceLock<ViewLeases>,
@@ -81,7 +82,7 @@ impl Views {
             inner: Arc::new(Inner {
                 db: Db::of(store),
                 log: store.event_log(),
-                views,
+                views: views.into_iter().map(Arc::from).collect(),
                 batch: batch.max(1),
                 running: Mutex::new(()),
                 leases: std::sync::OnceLock::new(),
@@ -154,7 +155,13 @@ impl Views {
         name: &str,
         mut progress: impl FnMut(u64, u64) + Send,
     ) -> Result<ViewCount, ViewError> {
-        let view = self.view(name)?;
+        let view = self
+            .inner
+            .views
+            .iter()
+            .find(|v| v.name() == name)
+            .cloned()
+            .ok_or_else(|| ViewError::UnknownView(name.to_string()))?;
         self.rebuild_views(&[view], &mut progress).await?;
         let counts = self.counts().await?;
         counts
@@ -169,7 +176,7 @@ impl Views {
         &self,
         mut progress: impl FnMut(u64, u64) + Send,
     ) -> Result<Vec<ViewCount>, ViewError> {
-        let views = self.all();
+        let views = self.inner.views.clone();
         self.rebuild_views(&views, &mut progress).await?;
         self.counts().await
     }
@@ -220,13 +227,14 @@ impl Views {
     /// rebuild keeps the rows in memory: nothing else of this process may write them meanwhile).
     async fn rebuild_views(
         &self,
-        views: &[&dyn Projection],
+        views: &[Arc<dyn Projection>],
         progress: &mut (dyn FnMut(u64, u64) + Send),
     ) -> Result<u64, ViewError> {
         let _running = self.inner.running.lock().await;
         let runner = self.runner();
-        runner.prepare(views).await?;
-        runner.reset(views).await?;
+        let borrowed: Vec<&dyn Projection> = views.iter().map(|v| v.as_ref()).collect();
+        runner.prepare(&borrowed).await?;
+        runner.reset(&borrowed).await?;
         runner.rebuild(views, progress).await
     }
 }

@@ -9,6 +9,7 @@
 //! this one's transaction roll back and read again instead of applying a batch twice.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use plera_actors::store::{EventLog, StoredEvent};
 use plera_projections::projection::MAX_ROUNDS;
@@ -270,19 +271,24 @@ impl Runner<'_> {
     /// changed are written in bulk, with the checkpoints, every [`REBUILD_FLUSH_BATCHES`] batches
     /// or [`REBUILD_FLUSH_ROWS`] changes, and at the end. `progress(done, total)` follows each folded batch.
     ///
+    /// Pipelined: while a batch is folded, the next one is read and decoded and the rows of a
+    /// flush that fell due after the previous batch (copied out of memory) are written; the views
+    /// fold a batch each on a blocking thread of its own (they share nothing but the decoded
+    /// batch), and every view still sees the batches one after the other in log order.
+    ///
     /// The rows written are exactly those [`Runner::run`] writes: the same folds over the same
     /// batches, each seeing the rows as they stand. If another runner (another process) moved a
     /// checkpoint meanwhile, the rows in memory are dropped and the incremental runner takes over
     /// from the stored checkpoints.
     pub(crate) async fn rebuild(
         &self,
-        views: &[&dyn Projection],
+        views: &[Arc<dyn Projection>],
         progress: &mut (dyn FnMut(u64, u64) + Send),
     ) -> Result<u64, ViewError> {
-        let mut state: Vec<Rebuilding<'_>> = views
+        let mut state: Vec<Rebuilding> = views
             .iter()
             .map(|view| Rebuilding {
-                view: *view,
+                view: Arc::clone(view),
                 rows: Snapshot::complete(),
                 dirty: BTreeMap::new(),
             })
@@ -290,69 +296,138 @@ impl Runner<'_> {
         let (mut at, mut flushed) = (0u64, 0u64);
         let (mut pending, mut batches) = (0usize, 0usize);
         let mut total = None;
-        loop {
-            let batch = self
-                .log
-                .read_after(at, self.batch)
-                .await
-                .map_err(|e| ViewError::Storage(e.to_string()))?;
-            let Some(last) = batch.last().map(|e| e.position) else {
-                break;
-            };
+        let mut next = self.read_decoded(0).await?;
+        // The rows of the last flush that fell due, written while the next batch is folded.
+        let mut writing: Option<Flush> = None;
+        while let Some((last, decoded)) = next.take() {
             let total = match total {
                 Some(total) => total,
                 None => *total.insert(self.log_end().await?),
             };
-            let decoded = decode_all(&batch.into_iter().map(envelope).collect::<Vec<_>>())?;
-            for view in &mut state {
-                pending += view.fold(&decoded)?;
+            // The next batch is read and decoded, and the last flush's rows written, while this
+            // batch is folded.
+            let (read, folded, written) = tokio::join!(
+                self.read_decoded(last),
+                fold_all(state, decoded),
+                self.write_flush(writing.take())
+            );
+            if !written? {
+                return self.run(&borrow(views), progress).await;
             }
+            let (folded, changed) = folded?;
+            state = folded;
+            next = read?;
+            pending += changed;
             at = last;
             batches += 1;
             progress(at, total.max(at));
             if pending >= REBUILD_FLUSH_ROWS || batches >= REBUILD_FLUSH_BATCHES {
-                if !self.flush(&mut state, flushed, at).await? {
-                    return self.run(views, progress).await;
-                }
+                writing = Some(Flush::take(&mut state, flushed, at));
                 (flushed, pending, batches) = (at, 0, 0);
             }
         }
-        if at > flushed && !self.flush(&mut state, flushed, at).await? {
-            return self.run(views, progress).await;
+        if !self.write_flush(writing.take()).await? {
+            return self.run(&borrow(views), progress).await;
+        }
+        if at > flushed
+            && !self
+                .write_flush(Some(Flush::take(&mut state, flushed, at)))
+                .await?
+        {
+            return self.run(&borrow(views), progress).await;
         }
         Ok(at)
     }
 
-    /// Writes the rows the rebuild changed since the last flush and moves the checkpoints from
-    /// `from` to `to`, in one transaction; false (nothing written) if a checkpoint moved.
-    async fn flush(
+    /// The batch after `after`, decoded (on a blocking thread: it is CPU work) and shared by the
+    /// views' folds, with its last position; `None` at the log's end.
+    async fn read_decoded(
         &self,
-        state: &mut [Rebuilding<'_>],
-        from: u64,
-        to: u64,
-    ) -> Result<bool, ViewError> {
+        after: u64,
+    ) -> Result<Option<(u64, Arc<Vec<Decoded>>)>, ViewError> {
+        let batch = self
+            .log
+            .read_after(after, self.batch)
+            .await
+            .map_err(|e| ViewError::Storage(e.to_string()))?;
+        let Some(last) = batch.last().map(|e| e.position) else {
+            return Ok(None);
+        };
+        let decoded = tokio::task::spawn_blocking(move || {
+            decode_all(&batch.into_iter().map(envelope).collect::<Vec<_>>())
+        })
+        .await
+        .map_err(|e| stopped("the decoding", &e))??;
+        Ok(Some((last, Arc::new(decoded))))
+    }
+
+    /// Writes a flush's rows and moves the checkpoints from its `from` to its `to`, in one
+    /// transaction; false (nothing written) if a checkpoint moved. No flush: nothing to do.
+    async fn write_flush(&self, flush: Option<Flush>) -> Result<bool, ViewError> {
+        let Some(flush) = flush else {
+            return Ok(true);
+        };
         let mut tx = self.db.begin().await?;
-        for view in state.iter() {
-            if !advance(&mut tx, self.db, view.view, from, to).await? {
+        for (view, tables) in &flush.views {
+            if !advance(&mut tx, self.db, view.as_ref(), flush.from, flush.to).await? {
                 tx.rollback().await?;
                 return Ok(false);
             }
-            for (name, (table, keys)) in &view.dirty {
-                let (mut upserts, mut deletes) = (Vec::new(), Vec::new());
-                for key in keys {
-                    match view.rows.row(name, key) {
-                        Some(row) => upserts.push(row),
-                        None => deletes.push(key),
-                    }
-                }
-                write_table(&mut tx, self.db, table, &upserts, &deletes).await?;
+            for t in tables {
+                let upserts: Vec<&Vec<Value>> = t.upserts.iter().collect();
+                let deletes: Vec<&Key> = t.deletes.iter().collect();
+                write_table(&mut tx, self.db, t.table, &upserts, &deletes).await?;
             }
         }
         tx.commit().await?;
-        for view in state.iter_mut() {
-            view.dirty.clear();
-        }
         Ok(true)
+    }
+}
+
+/// The rows a rebuild's flush writes, copied out of the views' memory when it fell due (so the
+/// folds go on while they are written), and the checkpoints' move.
+struct Flush {
+    from: u64,
+    to: u64,
+    views: Vec<(Arc<dyn Projection>, Vec<TableWrites>)>,
+}
+
+/// One table's rows to write: those changed since the last flush, as they stand, and the keys
+/// of those deleted.
+struct TableWrites {
+    table: &'static Table,
+    upserts: Vec<Vec<Value>>,
+    deletes: Vec<Key>,
+}
+
+impl Flush {
+    /// Takes every view's changed rows since the last flush (emptying its dirty set), to move
+    /// the checkpoints from `from` to `to`.
+    fn take(state: &mut [Rebuilding], from: u64, to: u64) -> Self {
+        let views = state
+            .iter_mut()
+            .map(|view| {
+                let tables = std::mem::take(&mut view.dirty)
+                    .into_iter()
+                    .map(|(name, (table, keys))| {
+                        let (mut upserts, mut deletes) = (Vec::new(), Vec::new());
+                        for key in keys {
+                            match view.rows.row(name, &key) {
+                                Some(row) => upserts.push(row.clone()),
+                                None => deletes.push(key),
+                            }
+                        }
+                        TableWrites {
+                            table,
+                            upserts,
+                            deletes,
+                        }
+                    })
+                    .collect();
+                (Arc::clone(&view.view), tables)
+            })
+            .collect();
+        Self { from, to, views }
     }
 }
 
@@ -365,14 +440,15 @@ const REBUILD_FLUSH_ROWS: usize = 50_000;
 /// record, and survives a crash, at least this often).
 const REBUILD_FLUSH_BATCHES: usize = 25;
 
-/// One view being rebuilt: all its rows, and the keys changed since the last flush.
-struct Rebuilding<'v> {
-    view: &'v dyn Projection,
+/// One view being rebuilt: all its rows, and the keys changed since the last flush. Owned (the
+/// view shared), so that it can move to the thread that folds it.
+struct Rebuilding {
+    view: Arc<dyn Projection>,
     rows: Snapshot,
     dirty: BTreeMap<&'static str, (&'static Table, BTreeSet<Key>)>,
 }
 
-impl Rebuilding<'_> {
+impl Rebuilding {
     /// Folds a batch (once: the snapshot answers every read) and applies its changes; returns how
     /// many rows it changed.
     fn fold(&mut self, events: &[Decoded]) -> Result<usize, ViewError> {
@@ -402,6 +478,64 @@ impl Rebuilding<'_> {
         self.rows.apply(changes)?;
         Ok(n)
     }
+}
+
+/// Folds `batch` into every view, each on a blocking thread of its own, and waits for all of
+/// them: returns the views' states, in order, and how many rows they changed. A fold that fails
+/// or panics is an error (the other folds still finish first, so no thread outlives the call
+/// holding a view's rows).
+async fn fold_all(
+    state: Vec<Rebuilding>,
+    batch: Arc<Vec<Decoded>>,
+) -> Result<(Vec<Rebuilding>, usize), ViewError> {
+    let handles: Vec<_> = state
+        .into_iter()
+        .map(|mut view| {
+            let batch = Arc::clone(&batch);
+            let name = view.view.name();
+            let handle = tokio::task::spawn_blocking(move || {
+                let changed = view.fold(&batch);
+                changed.map(|n| (view, n))
+            });
+            (name, handle)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(handles.len());
+    let (mut changed, mut failed) = (0, None);
+    for (name, handle) in handles {
+        match handle.await {
+            Ok(Ok((view, n))) => {
+                changed += n;
+                out.push(view);
+            }
+            Ok(Err(e)) => {
+                failed.get_or_insert(e);
+            }
+            Err(e) => {
+                failed.get_or_insert(stopped(&format!("the fold of view {name}"), &e));
+            }
+        }
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok((out, changed)),
+    }
+}
+
+/// A blocking task that did not return: a panic (or the runtime shutting down) becomes an error
+/// of the rebuild instead of a panic of its caller.
+fn stopped(what: &str, e: &tokio::task::JoinError) -> ViewError {
+    let how = if e.is_panic() {
+        "panicked"
+    } else {
+        "was cancelled"
+    };
+    ViewError::Storage(format!("{what} {how}"))
+}
+
+/// The views as the incremental runner takes them.
+fn borrow(views: &[Arc<dyn Projection>]) -> Vec<&dyn Projection> {
+    views.iter().map(|v| v.as_ref()).collect()
 }
 
 /// Moves `view`'s checkpoint from `from` to `to`; false if it is no longer at `from`.
