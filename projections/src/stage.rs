@@ -329,7 +329,7 @@ impl<'s> Stage<'s> {
     }
 
     /// Moves the row of `R` with `key` out of the stage, as [`Stage::get`] reads it but without
-    /// copying it. For a fold that changes a row while it reads and writes others: it must
+    /// copying it (and, for a row known absent, remembering that for the row's write). For a fold that changes a row while it reads and writes others: it must
     /// [`Stage::put_owned`] the row back (changed or not) or [`Stage::delete`] it; until then
     /// the row cannot be read, and a row never put back is left as it was loaded (the batch's
     /// earlier writes to it are lost).
@@ -349,15 +349,14 @@ impl<'s> Stage<'s> {
             };
         }
         let (row, before) = self.loaded::<R>(&key)?;
-        if row.is_some() {
-            self.staged(R::table()).insert(
-                key,
-                Slot {
-                    now: Now::Taken,
-                    before,
-                },
-            );
-        }
+        let now = match (&row, before) {
+            (Some(_), _) => Now::Taken,
+            // Known absent: staged as deleted (the same to every read, and no change), so that
+            // a row the fold then writes is not looked up again.
+            (None, Before::Known(None)) => Now::Deleted,
+            (None, _) => return Ok(None),
+        };
+        self.staged(R::table()).insert(key, Slot { now, before });
         Ok(row)
     }
 
@@ -766,6 +765,28 @@ mod tests {
             panic!("the fold must ask for the row");
         };
         assert_eq!(reads[0].prefix, key(&["x", "1"]));
+    }
+
+    #[test]
+    fn a_row_known_absent_when_taken_stays_absent_until_written() {
+        let snapshot = Snapshot::complete();
+        let mut stage = Stage::new(&snapshot);
+        assert_eq!(stage.take::<Pair>(key(&["x", "1"])).unwrap(), None);
+        assert_eq!(stage.take::<Pair>(key(&["x", "2"])).unwrap(), None);
+        assert_eq!(stage.get::<Pair>(key(&["x", "1"])).unwrap(), None);
+        assert!(stage.scan::<Pair>(key(&["x"])).unwrap().is_empty());
+        stage.put_owned(pair("x", "2", 2));
+        let Outcome::Done(changes) = stage.finish() else {
+            panic!("a complete snapshot never asks for rows");
+        };
+        assert_eq!(
+            changes,
+            vec![Change::Upsert {
+                table: Pair::table(),
+                row: pair("x", "2", 2).to_values()
+            }],
+            "a row only read is no change; a row then written is"
+        );
     }
 
     #[test]

@@ -219,10 +219,13 @@ fn add_message(
         KeyPart::from(m.account_id.as_str()),
     ];
     let missed = stage.missing_reads();
-    let existing = stage.get::<MessageRow>(message_key)?;
-    // Taken, not copied: every way out below puts it back.
+    // Taken, not copied: every way out below puts them back.
+    let existing = stage.take::<MessageRow>(message_key)?;
     let thread = stage.take::<ThreadRow>(thread_key)?;
     if existing.is_some() || stage.missing_reads() > missed {
+        if let Some(existing) = existing {
+            stage.put_owned(existing);
+        }
         if let Some(thread) = thread {
             stage.put_owned(thread);
         }
