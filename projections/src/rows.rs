@@ -61,6 +61,30 @@ impl Table {
             .collect()
     }
 
+    /// Writes the key of a full row into `key` (as [`Table::key_of`] makes it), reusing the
+    /// text of the key it held: a snapshot replacing rows in bulk allocates no key per row.
+    pub(crate) fn key_into(&self, row: &[Value], key: &mut Key) -> Result<(), ProjectionError> {
+        let parts = row
+            .get(..self.key)
+            .ok_or_else(|| self.error("row shorter than key"))?;
+        key.truncate(parts.len());
+        for (i, value) in parts.iter().enumerate() {
+            match (key.get_mut(i), value) {
+                (Some(KeyPart::Text(text)), Value::Text(s)) => {
+                    text.clear();
+                    text.push_str(s);
+                }
+                (Some(part), value) => {
+                    *part = KeyPart::try_from(value).map_err(|reason| self.error(reason))?;
+                }
+                (None, value) => {
+                    key.push(KeyPart::try_from(value).map_err(|reason| self.error(reason))?);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// An error about this table.
     pub fn error(&self, reason: impl Into<String>) -> ProjectionError {
         ProjectionError::Row {
@@ -142,8 +166,20 @@ pub trait Cell: Sized {
     const NULLABLE: bool;
     /// The cell value.
     fn to_value(&self) -> Value;
+    /// The cell value, moving the cell's text instead of copying it.
+    fn into_value(self) -> Value {
+        self.to_value()
+    }
     /// Reads the cell back; `None` when the value does not fit.
     fn from_value(value: &Value) -> Option<Self>;
+    /// The cell as a key part (what [`Table::key_of`] makes of its value), built without the
+    /// value in between; `None` for a cell no key may hold (NULL, a real).
+    fn key_part(&self) -> Option<KeyPart>;
+    /// Whether the cell is `value` (`to_value() == value`, without building the value): a
+    /// stage compares a row it wrote with the loaded one without cloning its text.
+    fn eq_value(&self, value: &Value) -> bool {
+        self.to_value() == *value
+    }
 }
 
 impl Cell for i64 {
@@ -157,6 +193,12 @@ impl Cell for i64 {
             Value::Int(i) => Some(*i),
             _ => None,
         }
+    }
+    fn key_part(&self) -> Option<KeyPart> {
+        Some(KeyPart::Int(*self))
+    }
+    fn eq_value(&self, value: &Value) -> bool {
+        matches!(value, Value::Int(i) if i == self)
     }
 }
 
@@ -173,6 +215,12 @@ impl Cell for bool {
             _ => None,
         }
     }
+    fn key_part(&self) -> Option<KeyPart> {
+        Some(KeyPart::Int(i64::from(*self)))
+    }
+    fn eq_value(&self, value: &Value) -> bool {
+        matches!(value, Value::Int(i) if *i == i64::from(*self))
+    }
 }
 
 impl Cell for f64 {
@@ -186,6 +234,12 @@ impl Cell for f64 {
             Value::Real(r) => Some(*r),
             _ => None,
         }
+    }
+    fn key_part(&self) -> Option<KeyPart> {
+        None
+    }
+    fn eq_value(&self, value: &Value) -> bool {
+        matches!(value, Value::Real(r) if r == self)
     }
 }
 
@@ -201,6 +255,15 @@ impl Cell for String {
             _ => None,
         }
     }
+    fn into_value(self) -> Value {
+        Value::Text(self)
+    }
+    fn key_part(&self) -> Option<KeyPart> {
+        Some(KeyPart::Text(self.clone()))
+    }
+    fn eq_value(&self, value: &Value) -> bool {
+        matches!(value, Value::Text(s) if s == self)
+    }
 }
 
 impl<T: Cell> Cell for Option<T> {
@@ -215,20 +278,44 @@ impl<T: Cell> Cell for Option<T> {
             other => T::from_value(other).map(Some),
         }
     }
+    fn into_value(self) -> Value {
+        self.map_or(Value::Null, T::into_value)
+    }
+    fn key_part(&self) -> Option<KeyPart> {
+        self.as_ref().and_then(T::key_part)
+    }
+    fn eq_value(&self, value: &Value) -> bool {
+        match self {
+            None => *value == Value::Null,
+            Some(cell) => cell.eq_value(value),
+        }
+    }
 }
 
-/// A typed row of one view table.
-pub trait Record: Sized {
+/// A typed row of one view table. Owned and cloneable (`'static + Clone`): a [`Stage`] keeps
+/// the rows a batch writes typed, and hands out copies.
+///
+/// [`Stage`]: crate::stage::Stage
+pub trait Record: Clone + Sized + 'static {
     /// The table.
     fn table() -> &'static Table;
     /// The row's cells in column order.
     fn to_values(&self) -> Vec<Value>;
+    /// The row's cells in column order, moving its text instead of copying it.
+    fn into_values(self) -> Vec<Value> {
+        self.to_values()
+    }
     /// Reads a row back from its cells.
     fn from_values(values: &[Value]) -> Result<Self, ProjectionError>;
     /// The row's primary key.
     fn key(&self) -> Key {
         // Key columns of a declared record are ints or text by construction.
         Self::table().key_of(&self.to_values()).unwrap_or_default()
+    }
+    /// Whether the row's cells are `values` (`to_values() == values`; a declared record compares
+    /// cell by cell, without building its values).
+    fn eq_values(&self, values: &[Value]) -> bool {
+        self.to_values() == values
     }
 }
 
@@ -278,6 +365,34 @@ macro_rules! record {
 
             fn to_values(&self) -> Vec<$crate::rows::Value> {
                 vec![ $( $crate::rows::Cell::to_value(&self.$field) ),* ]
+            }
+
+            fn into_values(self) -> Vec<$crate::rows::Value> {
+                vec![ $( $crate::rows::Cell::into_value(self.$field) ),* ]
+            }
+
+            fn key(&self) -> $crate::rows::Key {
+                // The first `key` fields, as `Table::key_of` reads them from the values (and,
+                // like the default, no key when one of them can be no key part).
+                let mut key = ::std::vec::Vec::with_capacity($key);
+                $(
+                    if key.len() < $key {
+                        match $crate::rows::Cell::key_part(&self.$field) {
+                            Some(part) => key.push(part),
+                            None => return ::std::vec::Vec::new(),
+                        }
+                    }
+                )*
+                key
+            }
+
+            fn eq_values(&self, values: &[$crate::rows::Value]) -> bool {
+                let table = <Self as $crate::rows::Record>::table();
+                let mut cells = values.iter();
+                values.len() == table.columns.len()
+                    $( && cells
+                        .next()
+                        .is_some_and(|v| $crate::rows::Cell::eq_value(&self.$field, v)) )*
             }
 
             fn from_values(

@@ -58,7 +58,8 @@ fn apply_lead(
     use LeadSequenceEvent as E;
     let key = vec![KeyPart::from(event.aggregate_id.as_str())];
     let missed = stage.missing_reads();
-    let found = stage.get::<FunnelSequence>(key)?;
+    // Taken, not copied: every way out below puts it back.
+    let found = stage.take::<FunnelSequence>(key)?;
     let unknown = stage.missing_reads() > missed;
     if let E::SequenceStarted {
         workspace_id,
@@ -69,7 +70,11 @@ fn apply_lead(
         ..
     } = lead
     {
-        if found.is_some() || unknown {
+        if let Some(seq) = found {
+            stage.put_owned(seq);
+            return Ok(());
+        }
+        if unknown {
             return Ok(());
         }
         let seq = FunnelSequence {
@@ -98,13 +103,25 @@ fn apply_lead(
             c.enrolled += 1;
         })?;
         bump_day(stage, &seq, *at, |d| d.enrolled += 1)?;
-        stage.put(&seq);
+        stage.put_owned(seq);
         return Ok(());
     }
     // A sequence without its start (not loaded yet, or a log that lost it) counts nothing.
     let Some(mut seq) = found else {
         return Ok(());
     };
+    let counted = count(stage, &mut seq, lead);
+    stage.put_owned(seq);
+    counted
+}
+
+/// Counts a sequence's event (other than its start) into its row and the counters.
+fn count(
+    stage: &mut Stage<'_>,
+    seq: &mut FunnelSequence,
+    lead: &LeadSequenceEvent,
+) -> Result<(), ProjectionError> {
+    use LeadSequenceEvent as E;
     let at = lead.at();
     match lead {
         E::SequenceStarted { .. } => {}
@@ -113,7 +130,7 @@ fn apply_lead(
             let mut started = steps(&seq.steps_started)?;
             if started.insert(step) {
                 seq.steps_started = steps_text(&started);
-                bump_step_of(stage, &seq, step, |s| {
+                bump_step_of(stage, seq, step, |s| {
                     s.action.get_or_insert_with(|| tag(action));
                     s.started += 1;
                 })?;
@@ -123,9 +140,9 @@ fn apply_lead(
             if seq.invite_step.is_none() {
                 let step = i64::from(*step);
                 seq.invite_step = Some(step);
-                sent(stage, &mut seq, step, Channel::Linkedin)?;
+                sent(stage, seq, step, Channel::Linkedin)?;
                 bump_campaign(stage, &seq.campaign_id, |c| c.invited += 1)?;
-                bump_day(stage, &seq, at, |d| d.invited += 1)?;
+                bump_day(stage, seq, at, |d| d.invited += 1)?;
             }
         }
         E::InviteAccepted { .. } => {
@@ -133,29 +150,29 @@ fn apply_lead(
             if let (false, Some(step)) = (seq.accepted, seq.invite_step) {
                 seq.accepted = true;
                 bump_campaign(stage, &seq.campaign_id, |c| c.accepted += 1)?;
-                bump_step_of(stage, &seq, step, |s| s.accepted += 1)?;
-                bump_day(stage, &seq, at, |d| d.accepted += 1)?;
+                bump_step_of(stage, seq, step, |s| s.accepted += 1)?;
+                bump_day(stage, seq, at, |d| d.accepted += 1)?;
             }
         }
         E::MessageSent { step, .. } => {
-            if sent(stage, &mut seq, i64::from(*step), Channel::Linkedin)? {
+            if sent(stage, seq, i64::from(*step), Channel::Linkedin)? {
                 bump_campaign(stage, &seq.campaign_id, |c| c.messages += 1)?;
-                bump_day(stage, &seq, at, |d| d.messages += 1)?;
+                bump_day(stage, seq, at, |d| d.messages += 1)?;
             }
         }
         E::EmailSent { step, .. } => {
-            if sent(stage, &mut seq, i64::from(*step), Channel::Email)? {
+            if sent(stage, seq, i64::from(*step), Channel::Email)? {
                 bump_campaign(stage, &seq.campaign_id, |c| c.emails += 1)?;
-                bump_day(stage, &seq, at, |d| d.emails += 1)?;
+                bump_day(stage, seq, at, |d| d.emails += 1)?;
             }
         }
         E::StepFailed {
             step,
             retryable: false,
             ..
-        } => bump_step_of(stage, &seq, i64::from(*step), |s| s.failed += 1)?,
+        } => bump_step_of(stage, seq, i64::from(*step), |s| s.failed += 1)?,
         E::StepSkipped { step, .. } => {
-            bump_step_of(stage, &seq, i64::from(*step), |s| s.skipped += 1)?
+            bump_step_of(stage, seq, i64::from(*step), |s| s.skipped += 1)?
         }
         E::StepFailed { .. } | E::StepOutcomeUnknown { .. } => {}
         E::ReplyReceived { channel, .. } => {
@@ -169,13 +186,13 @@ fn apply_lead(
                     c.replied_email += by_email;
                 })?;
                 if let Some(step) = seq.last_sent_step {
-                    bump_step_of(stage, &seq, step, |s| {
+                    bump_step_of(stage, seq, step, |s| {
                         s.replied += 1;
                         s.replied_linkedin += on_linkedin;
                         s.replied_email += by_email;
                     })?;
                 }
-                bump_day(stage, &seq, at, |d| d.replied += 1)?;
+                bump_day(stage, seq, at, |d| d.replied += 1)?;
             }
         }
         E::OutOfOfficeReceived { .. } => {
@@ -195,20 +212,19 @@ fn apply_lead(
                 seq.stopped_replied = true;
                 bump_campaign(stage, &seq.campaign_id, |c| c.stopped_replied += 1)?;
                 if let Some(step) = seq.last_sent_step {
-                    bump_step_of(stage, &seq, step, |s| s.stopped_replied += 1)?;
+                    bump_step_of(stage, seq, step, |s| s.stopped_replied += 1)?;
                 }
-                bump_day(stage, &seq, at, |d| d.stopped_replied += 1)?;
+                bump_day(stage, seq, at, |d| d.stopped_replied += 1)?;
             }
         }
         E::SequenceCompleted { .. } => {
             if !seq.completed {
                 seq.completed = true;
                 bump_campaign(stage, &seq.campaign_id, |c| c.completed += 1)?;
-                bump_day(stage, &seq, at, |d| d.completed += 1)?;
+                bump_day(stage, seq, at, |d| d.completed += 1)?;
             }
         }
     }
-    stage.put(&seq);
     Ok(())
 }
 
@@ -247,40 +263,38 @@ fn bump_campaign(
     change: impl FnOnce(&mut CampaignFunnel),
 ) -> Result<(), ProjectionError> {
     let key = vec![KeyPart::from(campaign)];
-    let mut row = stage
-        .get::<CampaignFunnel>(key)?
-        .unwrap_or_else(|| CampaignFunnel {
-            campaign_id: campaign.to_string(),
-            workspace_id: None,
-            name: None,
-            created_at: None,
-            enrolled: 0,
-            contacted: 0,
-            contacted_linkedin: 0,
-            contacted_email: 0,
-            invited: 0,
-            accepted: 0,
-            acceptance_rate: None,
-            messages: 0,
-            emails: 0,
-            replied: 0,
-            replied_linkedin: 0,
-            replied_email: 0,
-            reply_rate: None,
-            reply_rate_linkedin: None,
-            reply_rate_email: None,
-            out_of_office: 0,
-            stopped_replied: 0,
-            stopped_other: 0,
-            completed: 0,
-        });
-    change(&mut row);
-    row.acceptance_rate = rate(row.accepted, row.invited);
-    row.reply_rate = rate(row.replied, row.contacted);
-    row.reply_rate_linkedin = rate(row.replied_linkedin, row.contacted_linkedin);
-    row.reply_rate_email = rate(row.replied_email, row.contacted_email);
-    stage.put(&row);
-    Ok(())
+    let new = || CampaignFunnel {
+        campaign_id: campaign.to_string(),
+        workspace_id: None,
+        name: None,
+        created_at: None,
+        enrolled: 0,
+        contacted: 0,
+        contacted_linkedin: 0,
+        contacted_email: 0,
+        invited: 0,
+        accepted: 0,
+        acceptance_rate: None,
+        messages: 0,
+        emails: 0,
+        replied: 0,
+        replied_linkedin: 0,
+        replied_email: 0,
+        reply_rate: None,
+        reply_rate_linkedin: None,
+        reply_rate_email: None,
+        out_of_office: 0,
+        stopped_replied: 0,
+        stopped_other: 0,
+        completed: 0,
+    };
+    stage.update(key, new, |row| {
+        change(row);
+        row.acceptance_rate = rate(row.accepted, row.invited);
+        row.reply_rate = rate(row.replied, row.contacted);
+        row.reply_rate_linkedin = rate(row.replied_linkedin, row.contacted_linkedin);
+        row.reply_rate_email = rate(row.replied_email, row.contacted_email);
+    })
 }
 
 fn bump_step_of(
@@ -289,9 +303,9 @@ fn bump_step_of(
     step: i64,
     change: impl FnOnce(&mut StepFunnel),
 ) -> Result<(), ProjectionError> {
-    let ws = seq.workspace_id.clone();
     bump_step(stage, &seq.campaign_id, step, |s| {
-        s.workspace_id.get_or_insert(ws);
+        s.workspace_id
+            .get_or_insert_with(|| seq.workspace_id.clone());
         change(s);
     })
 }
@@ -303,7 +317,7 @@ fn bump_step(
     change: impl FnOnce(&mut StepFunnel),
 ) -> Result<(), ProjectionError> {
     let key = vec![KeyPart::from(campaign), KeyPart::Int(step)];
-    let mut row = stage.get::<StepFunnel>(key)?.unwrap_or_else(|| StepFunnel {
+    let new = || StepFunnel {
         campaign_id: campaign.to_string(),
         step,
         workspace_id: None,
@@ -319,16 +333,16 @@ fn bump_step(
         replied_email: 0,
         reply_rate: None,
         stopped_replied: 0,
-    });
-    change(&mut row);
-    row.acceptance_rate = if row.action.as_deref() == Some("invite") {
-        rate(row.accepted, row.sent)
-    } else {
-        None
     };
-    row.reply_rate = rate(row.replied, row.sent);
-    stage.put(&row);
-    Ok(())
+    stage.update(key, new, |row| {
+        change(row);
+        row.acceptance_rate = if row.action.as_deref() == Some("invite") {
+            rate(row.accepted, row.sent)
+        } else {
+            None
+        };
+        row.reply_rate = rate(row.replied, row.sent);
+    })
 }
 
 fn bump_day(
@@ -342,7 +356,7 @@ fn bump_day(
         KeyPart::from(seq.campaign_id.as_str()),
         KeyPart::from(day.as_str()),
     ];
-    let mut row = stage.get::<DayFunnel>(key)?.unwrap_or_else(|| DayFunnel {
+    let new = || DayFunnel {
         campaign_id: seq.campaign_id.clone(),
         day,
         workspace_id: Some(seq.workspace_id.clone()),
@@ -354,10 +368,8 @@ fn bump_day(
         replied: 0,
         stopped_replied: 0,
         completed: 0,
-    });
-    change(&mut row);
-    stage.put(&row);
-    Ok(())
+    };
+    stage.update(key, new, change)
 }
 
 /// `part / whole`, or `None` while nothing is in the whole.

@@ -49,7 +49,7 @@ fn apply_lead(
             account_id,
             ..
         } => {
-            stage.put(&InboxSequence {
+            stage.put_owned(InboxSequence {
                 sequence_id: sequence_id.clone(),
                 workspace_id: workspace_id.to_string(),
                 lead_id: lead_id.to_string(),
@@ -196,7 +196,7 @@ fn apply_conversation(
             for mut thread in threads {
                 thread.unread = 0;
                 thread.last_read_at = Some(stamp(*at));
-                stage.put(&thread);
+                stage.put_owned(thread);
             }
             Ok(())
         }
@@ -219,9 +219,16 @@ fn add_message(
         KeyPart::from(m.account_id.as_str()),
     ];
     let missed = stage.missing_reads();
-    let existing = stage.get::<MessageRow>(message_key)?;
-    let thread = stage.get::<ThreadRow>(thread_key)?;
+    // Taken, not copied: every way out below puts them back.
+    let existing = stage.take::<MessageRow>(message_key)?;
+    let thread = stage.take::<ThreadRow>(thread_key)?;
     if existing.is_some() || stage.missing_reads() > missed {
+        if let Some(existing) = existing {
+            stage.put_owned(existing);
+        }
+        if let Some(thread) = thread {
+            stage.put_owned(thread);
+        }
         return Ok(());
     }
     let at = stamp(event.event.at());
@@ -259,8 +266,8 @@ fn add_message(
             thread.campaign_id = m.campaign_id.clone();
         }
     }
-    stage.put(&thread);
-    stage.put(&MessageRow {
+    stage.put_owned(thread);
+    stage.put_owned(MessageRow {
         workspace_id: m.workspace_id,
         message_key: m.key,
         lead_id: m.lead_id,

@@ -59,7 +59,7 @@ pub(super) fn apply(events: &[Decoded], rows: &Snapshot) -> Result<Outcome, Proj
                 let sender: &mut SenderFold =
                     senders.entry(event.aggregate_id.clone()).or_default();
                 if let SenderAccountEvent::WarningReceived { kind, detail, at } = e {
-                    stage.put(&WarningRow {
+                    stage.put_owned(WarningRow {
                         account_id: event.aggregate_id.clone(),
                         position: i64::try_from(event.position).unwrap_or(i64::MAX),
                         workspace_id: sender.account.workspace_id().map(ToString::to_string),
@@ -88,13 +88,13 @@ pub(super) fn apply(events: &[Decoded], rows: &Snapshot) -> Result<Outcome, Proj
     let Some(as_of) = as_of else {
         return Ok(stage.finish());
     };
-    stage.put(&ClockRow {
+    stage.put_owned(ClockRow {
         id: 1,
         as_of: stamp(as_of),
     });
     for (account_id, mut sender) in senders {
         sender.prune(as_of);
-        stage.put(&sender.row(account_id, as_of)?);
+        stage.put_owned(sender.row(account_id, as_of)?);
     }
     Ok(stage.finish())
 }

@@ -1,0 +1,103 @@
+//! `plera-bench-fold`: the rebuild's pure fold alone (every view into a complete in-memory
+//! `Snapshot`, batches of 2,000), on a synthetic log kept in memory and decoded beforehand: no
+//! database, no JSON parsing, so that a change to the folds or the stage shows in the figure. The
+//! CPU time is reported beside the wall time: on a shared machine it moves less with the load.
+//!
+//! ```sh
+//! cargo run --release -p plera-benches --bin plera-bench-fold -- 100000 3
+//! ```
+
+use std::time::{Duration, Instant};
+
+use plera_actors::store::{EventLog, MemoryEventLog};
+use plera_benches::machine;
+use plera_benches::rig::start;
+use plera_benches::synth::{append_log, LogShape};
+use plera_projections::{all_views, decode_all, Decoded, Envelope, Outcome, Snapshot};
+
+const BATCH: usize = 2_000;
+
+fn main() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let events: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let repeats: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(3);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let log = MemoryEventLog::new();
+    let shape = LogShape {
+        events,
+        senders: 200,
+        campaigns: 20,
+        seed: 1,
+    };
+    runtime.block_on(append_log(&log, shape, 5_000, start()))?;
+    let stored = runtime
+        .block_on(log.read_after(0, usize::MAX))
+        .map_err(|e| e.to_string())?;
+    let envelopes: Vec<Envelope> = stored
+        .into_iter()
+        .map(|e| Envelope {
+            position: e.position,
+            aggregate_type: e.aggregate_type,
+            aggregate_id: e.aggregate_id,
+            sequence: e.sequence,
+            event_type: e.event_type,
+            event_version: e.event_version,
+            payload: e.payload,
+        })
+        .collect();
+    let batches: Vec<Vec<Decoded>> = envelopes
+        .chunks(BATCH)
+        .map(decode_all)
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let n: usize = batches.iter().map(Vec::len).sum();
+    println!(
+        "{n} events, {} batches, load {:?}",
+        batches.len(),
+        machine::load_1m()
+    );
+    for _ in 0..repeats {
+        let cpu = machine::process_cpu();
+        let began = Instant::now();
+        let (rows, per_view) = fold(&batches)?;
+        let wall = began.elapsed();
+        let cpu = machine::process_cpu()
+            .zip(cpu)
+            .map(|(after, before)| after.saturating_sub(before));
+        let per_s = |d: Duration| n as f64 / d.as_secs_f64();
+        println!(
+            "fold: {:.0} events/s wall, {} events/s CPU, {rows} rows, load {:?}",
+            per_s(wall),
+            cpu.map_or("?".into(), |c| format!("{:.0}", per_s(c))),
+            machine::load_1m(),
+        );
+        for (view, time) in per_view {
+            println!("  {view}: {:.0} events/s wall", per_s(time));
+        }
+    }
+    Ok(())
+}
+
+/// Each view's time: its folds and its snapshot's applies.
+type ViewTimes = Vec<(&'static str, Duration)>;
+
+/// Folds every batch into every view's complete snapshot; returns the rows they hold and each
+/// view's time.
+fn fold(batches: &[Vec<Decoded>]) -> Result<(usize, ViewTimes), String> {
+    let views = all_views();
+    let mut rows: Vec<Snapshot> = views.iter().map(|_| Snapshot::complete()).collect();
+    let mut times: ViewTimes = views.iter().map(|v| (v.name(), Duration::ZERO)).collect();
+    for batch in batches {
+        for ((view, rows), time) in views.iter().zip(rows.iter_mut()).zip(times.iter_mut()) {
+            let began = Instant::now();
+            match view.apply(batch, rows).map_err(|e| e.to_string())? {
+                Outcome::Done(changes) => rows.apply(changes).map_err(|e| e.to_string())?,
+                Outcome::Need(_) => return Err(format!("{} asked for rows", view.name())),
+            }
+            time.1 += began.elapsed();
+        }
+    }
+    Ok((rows.iter().map(Snapshot::len).sum(), times))
+}
