@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use cqrs_es::persist::{PersistedEventRepository, QueryReplay};
 use cqrs_es::{Aggregate, EventEnvelope, Query};
-use plera_actors::store::EventLog;
+use plera_actors::store::{EventLog, StoredEvent};
 use plera_adapters::views::{Views, DEFAULT_BATCH};
 use plera_domain::campaign::{Campaign, CampaignEvent};
 use plera_domain::conversation::{Conversation, ConversationEvent};
@@ -15,7 +15,9 @@ use plera_domain::workspace::{Workspace, WorkspaceEvent};
 use plera_projections::envelope::{
     CAMPAIGN, CONVERSATION, LEAD_SEQUENCE, SENDER_ACCOUNT, WORKSPACE,
 };
-use plera_projections::{all_views, decode_all, Envelope, MemoryTables, Outcome, Snapshot};
+use plera_projections::{
+    all_views, decode_all, Decoded, Envelope, MemoryTables, Outcome, Snapshot,
+};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -69,8 +71,12 @@ where
 }
 
 /// Reads the whole log through the `EventLog` port in batches of `batch` (rows decoded, payloads
-/// parsed as JSON): returns the events read and the time.
-async fn read_through_port(log: &dyn EventLog, batch: usize) -> Result<(usize, f64), String> {
+/// parsed as JSON) and hands each batch to `each`: returns the events read and the time.
+async fn each_batch(
+    log: &dyn EventLog,
+    batch: usize,
+    mut each: impl FnMut(Vec<StoredEvent>) -> Result<(), String>,
+) -> Result<(usize, f64), String> {
     let t = Instant::now();
     let (mut after, mut n) = (0u64, 0usize);
     loop {
@@ -81,27 +87,34 @@ async fn read_through_port(log: &dyn EventLog, batch: usize) -> Result<(usize, f
         let Some(last) = events.last() else { break };
         after = last.position;
         n += events.len();
+        each(events)?;
     }
     Ok((n, t.elapsed().as_secs_f64()))
 }
 
-/// The same read, then `decode_all` of every batch (payload `Value` to typed events, as the
-/// runner does), no fold: the cost of decoding through the parsed `Value`.
+/// A batch decoded as the runner decodes it (payload `Value` to typed events).
+fn decoded(events: Vec<StoredEvent>) -> Result<Vec<Decoded>, String> {
+    let envelopes: Vec<Envelope> = events.into_iter().map(envelope).collect();
+    decode_all(&envelopes).map_err(|e| e.to_string())
+}
+
+/// The read alone.
+async fn read_through_port(log: &dyn EventLog, batch: usize) -> Result<(usize, f64), String> {
+    each_batch(log, batch, |events| {
+        black_box(events);
+        Ok(())
+    })
+    .await
+}
+
+/// The same read, then `decode_all` of every batch, no fold: the cost of decoding through the
+/// parsed `Value`.
 async fn decode_through_port(log: &dyn EventLog, batch: usize) -> Result<(usize, f64), String> {
-    let t = Instant::now();
-    let (mut after, mut n) = (0u64, 0usize);
-    loop {
-        let events = log
-            .read_after(after, batch)
-            .await
-            .map_err(|e| e.to_string())?;
-        let Some(last) = events.last() else { break };
-        after = last.position;
-        let envelopes: Vec<Envelope> = events.into_iter().map(envelope).collect();
-        let decoded = decode_all(&envelopes).map_err(|e| e.to_string())?;
-        n += black_box(decoded).len();
-    }
-    Ok((n, t.elapsed().as_secs_f64()))
+    each_batch(log, batch, |events| {
+        black_box(decoded(events)?);
+        Ok(())
+    })
+    .await
 }
 
 /// One stored row decoded straight from its text into its aggregate's typed event enum (the
@@ -130,68 +143,40 @@ fn decode_text(aggregate_type: &str, aggregate_id: &str, payload: &str) -> Resul
 /// The same read, then every view's pure fold into in-memory tables (no SQL for the views): what
 /// the rebuild costs before the view tables are read and written.
 async fn fold_in_memory(log: &dyn EventLog, batch: usize) -> Result<(usize, f64), String> {
-    let t = Instant::now();
     let views = all_views();
     let mut tables = MemoryTables::new();
-    let (mut after, mut n) = (0u64, 0usize);
-    loop {
-        let events = log
-            .read_after(after, batch)
-            .await
-            .map_err(|e| e.to_string())?;
-        let Some(last) = events.last() else { break };
-        after = last.position;
-        n += events.len();
-        let envelopes: Vec<Envelope> = events
-            .into_iter()
-            .map(|e| Envelope {
-                position: e.position,
-                aggregate_type: e.aggregate_type,
-                aggregate_id: e.aggregate_id,
-                sequence: e.sequence,
-                event_type: e.event_type,
-                event_version: e.event_version,
-                payload: e.payload,
-            })
-            .collect();
-        let decoded = decode_all(&envelopes).map_err(|e| e.to_string())?;
+    each_batch(log, batch, |events| {
+        let decoded = decoded(events)?;
         for view in &views {
             tables
                 .apply(view.as_ref(), &decoded)
                 .map_err(|e| e.to_string())?;
         }
-    }
-    Ok((n, t.elapsed().as_secs_f64()))
+        Ok(())
+    })
+    .await
 }
 
 /// The same read, then one fold per batch and view into a complete in-memory [`Snapshot`] (every
 /// read answered, nothing loaded): the rebuild's own fold, before its writes.
 async fn fold_complete(log: &dyn EventLog, batch: usize) -> Result<(usize, f64), String> {
-    let t = Instant::now();
     let views = all_views();
     let mut rows: Vec<Snapshot> = views.iter().map(|_| Snapshot::complete()).collect();
-    let (mut after, mut n) = (0u64, 0usize);
-    loop {
-        let events = log
-            .read_after(after, batch)
-            .await
-            .map_err(|e| e.to_string())?;
-        let Some(last) = events.last() else { break };
-        after = last.position;
-        n += events.len();
-        let envelopes: Vec<Envelope> = events.into_iter().map(envelope).collect();
-        let decoded = decode_all(&envelopes).map_err(|e| e.to_string())?;
+    each_batch(log, batch, |events| {
+        let decoded = decoded(events)?;
         for (view, rows) in views.iter().zip(rows.iter_mut()) {
             match view.apply(&decoded, rows).map_err(|e| e.to_string())? {
                 Outcome::Done(changes) => rows.apply(changes).map_err(|e| e.to_string())?,
                 Outcome::Need(_) => return Err(format!("{} asked for rows", view.name())),
             }
         }
-    }
-    Ok((n, t.elapsed().as_secs_f64()))
+        Ok(())
+    })
+    .await
 }
 
-fn envelope(e: plera_actors::store::StoredEvent) -> Envelope {
+/// A stored event as the views take it.
+pub fn envelope(e: StoredEvent) -> Envelope {
     Envelope {
         position: e.position,
         aggregate_type: e.aggregate_type,

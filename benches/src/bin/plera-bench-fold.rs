@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use plera_actors::store::{EventLog, MemoryEventLog};
 use plera_benches::machine;
+use plera_benches::replay::envelope;
 use plera_benches::rig::start;
 use plera_benches::synth::{append_log, LogShape};
 use plera_projections::{all_views, decode_all, Decoded, Envelope, Outcome, Snapshot};
@@ -35,18 +36,7 @@ fn main() -> Result<(), String> {
     let stored = runtime
         .block_on(log.read_after(0, usize::MAX))
         .map_err(|e| e.to_string())?;
-    let envelopes: Vec<Envelope> = stored
-        .into_iter()
-        .map(|e| Envelope {
-            position: e.position,
-            aggregate_type: e.aggregate_type,
-            aggregate_id: e.aggregate_id,
-            sequence: e.sequence,
-            event_type: e.event_type,
-            event_version: e.event_version,
-            payload: e.payload,
-        })
-        .collect();
+    let envelopes: Vec<Envelope> = stored.into_iter().map(envelope).collect();
     let batches: Vec<Vec<Decoded>> = envelopes
         .chunks(BATCH)
         .map(decode_all)
