@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use cqrs_es::persist::{PersistedEventRepository, QueryReplay};
 use cqrs_es::{Aggregate, EventEnvelope, Query};
 use plera_actors::store::{EventLog, StoredEvent};
-use plera_adapters::views::{Views, DEFAULT_BATCH};
+use plera_adapters::views::{envelope, Views, DEFAULT_BATCH};
 use plera_domain::campaign::{Campaign, CampaignEvent};
 use plera_domain::conversation::{Conversation, ConversationEvent};
 use plera_domain::lead::{LeadSequence, LeadSequenceEvent};
@@ -173,19 +173,6 @@ async fn fold_complete(log: &dyn EventLog, batch: usize) -> Result<(usize, f64),
         Ok(())
     })
     .await
-}
-
-/// A stored event as the views take it.
-pub fn envelope(e: StoredEvent) -> Envelope {
-    Envelope {
-        position: e.position,
-        aggregate_type: e.aggregate_type,
-        aggregate_id: e.aggregate_id,
-        sequence: e.sequence,
-        event_type: e.event_type,
-        event_version: e.event_version,
-        payload: e.payload,
-    }
 }
 
 /// Empties the view tables and sets every checkpoint to 0 behind the runner's back, so that the

@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use plera_projections::{all_views, decode_all, Envelope, MemoryTables, Projection};
 
+use crate::views::envelope;
+
 use super::check::{AuditedEvent, Check};
 use super::senders::SenderBook;
 use super::views::{diff, diff_violations, keyed, LiveViews};
@@ -92,15 +94,7 @@ impl Check for ReplayCheck {
         if e.position > self.upto || self.failed {
             return;
         }
-        self.pending.push(Envelope {
-            position: e.position,
-            aggregate_type: e.aggregate_type.clone(),
-            aggregate_id: e.aggregate_id.clone(),
-            sequence: e.sequence,
-            event_type: e.event_type.clone(),
-            event_version: e.event_version.clone(),
-            payload: e.payload.clone(),
-        });
+        self.pending.push(envelope(e.clone()));
         if self.pending.len() >= BATCH {
             self.flush(out);
         }

@@ -26,6 +26,7 @@ use tokio::sync::Mutex;
 
 use crate::store::Store;
 use db::Db;
+pub use runner::envelope;
 use runner::Runner;
 
 /// Events per batch: large enough that a rebuild is a few hundred round trips for a million

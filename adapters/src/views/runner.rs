@@ -612,8 +612,9 @@ fn position(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// The views' envelope of a stored event.
-pub(crate) fn envelope(e: StoredEvent) -> Envelope {
+/// The views' envelope of a stored event: the one mapping from the store's type to the one the
+/// views know (`projections` does not depend on the store).
+pub fn envelope(e: StoredEvent) -> Envelope {
     Envelope {
         position: e.position,
         aggregate_type: e.aggregate_type,

@@ -10,8 +10,8 @@
 use std::time::{Duration, Instant};
 
 use plera_actors::store::{EventLog, MemoryEventLog};
+use plera_adapters::views::envelope;
 use plera_benches::machine;
-use plera_benches::replay::envelope;
 use plera_benches::rig::start;
 use plera_benches::synth::{append_log, LogShape};
 use plera_projections::{all_views, decode_all, Decoded, Envelope, Outcome, Snapshot};
