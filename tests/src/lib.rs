@@ -186,26 +186,14 @@ impl Harness {
 
     /// Connects a sender through the hosted-auth flow and adds it to the world.
     pub async fn connect(&mut self, provider: &str, settings: SenderSettings) -> AccountId {
-        let link = self
-            .engine
-            .start_connection(&self.workspace, &OwnerId::new("owner"), None)
-            .await
-            .expect("start connection");
-        let account = self
-            .engine
-            .complete_connection(
-                &link.state,
-                &ProviderAccountId::new(provider),
-                settings.clone(),
-            )
-            .await
-            .expect("complete connection");
-        self.world.add_account_in(
-            account.clone(),
-            ProviderAccountId::new(provider),
-            settings.tier,
-            settings.timezone,
-        );
+        let account = connect_sender(
+            &self.engine,
+            &self.world,
+            &self.workspace,
+            provider,
+            &settings,
+        )
+        .await;
         self.senders.insert(account.clone(), settings);
         account
     }
@@ -461,6 +449,28 @@ impl Harness {
     pub fn ledger(&self) -> Vec<LedgerEntry> {
         self.world.ledger()
     }
+}
+
+/// Connects a sender on `engine` through the hosted-auth flow and adds its account to the
+/// sandbox world, as every test that connects a sender does.
+pub async fn connect_sender(
+    engine: &Engine,
+    world: &SandboxWorld,
+    workspace: &WorkspaceId,
+    provider: &str,
+    settings: &SenderSettings,
+) -> AccountId {
+    let link = engine
+        .start_connection(workspace, &OwnerId::new("owner"), None)
+        .await
+        .expect("start connection");
+    let provider = ProviderAccountId::new(provider);
+    let account = engine
+        .complete_connection(&link.state, &provider, settings.clone())
+        .await
+        .expect("complete connection");
+    world.add_account_in(account.clone(), provider, settings.tier, settings.timezone);
+    account
 }
 
 /// Registers the mailbox `mb` every test campaign emails from.

@@ -112,9 +112,9 @@ mod rebalance {
     use plera_actors::store::MemoryEventLog;
     use plera_actors::{Engine, SequentialIds, VirtualClock};
     use plera_adapters::sandbox::{SandboxConfig, SandboxWorld};
-    use plera_domain::ids::{AccountId, OwnerId, ProviderAccountId, WorkspaceId};
+    use plera_domain::ids::{AccountId, WorkspaceId};
     use plera_domain::values::Limits;
-    use plera_tests::london_sender;
+    use plera_tests::{connect_sender, london_sender};
     use std::collections::BTreeSet;
     use std::sync::Arc;
 
@@ -202,23 +202,13 @@ mod rebalance {
         let ws = WorkspaceId::new("ws");
         let mut senders = BTreeSet::new();
         for i in 0..6 {
-            let engine = &c.nodes[0].1;
-            let link = engine
-                .start_connection(&ws, &OwnerId::new("owner"), None)
-                .await
-                .expect("start");
             let settings = london_sender(Limits {
                 daily_invites: 20,
                 daily_messages: 50,
                 weekly_invites: 80,
             });
-            let provider = ProviderAccountId::new(format!("p{i}"));
-            let account: AccountId = engine
-                .complete_connection(&link.state, &provider, settings.clone())
-                .await
-                .expect("connect");
-            c.world
-                .add_account_in(account.clone(), provider, settings.tier, settings.timezone);
+            let account =
+                connect_sender(&c.nodes[0].1, &c.world, &ws, &format!("p{i}"), &settings).await;
             senders.insert(account);
         }
         // Alone: a runs every sender.
@@ -264,11 +254,11 @@ mod fencing {
         CampaignSpec, Engine, EnrollOptions, LeadProfile, LeadSpec, SequentialIds, VirtualClock,
     };
     use plera_adapters::sandbox::{SandboxConfig, SandboxLead, SandboxWorld};
-    use plera_domain::ids::{CampaignId, LeadId, OwnerId, ProviderAccountId, WorkspaceId};
+    use plera_domain::ids::{CampaignId, LeadId, WorkspaceId};
     use plera_domain::play::Play;
     use plera_domain::ports::Clock;
     use plera_domain::values::{Action, ConnectionDegree, Limits};
-    use plera_tests::{london_sender, CrashPoint, CrashPoints};
+    use plera_tests::{connect_sender, london_sender, CrashPoint, CrashPoints};
     use std::collections::BTreeSet;
     use std::sync::{Arc, Mutex};
 
@@ -328,21 +318,12 @@ mod fencing {
             .await
             .expect("engine");
         let ws = WorkspaceId::new("ws");
-        let link = engine
-            .start_connection(&ws, &OwnerId::new("o"), None)
-            .await
-            .expect("start");
         let settings = london_sender(Limits {
             daily_invites: 20,
             daily_messages: 50,
             weekly_invites: 80,
         });
-        let provider = ProviderAccountId::new("p");
-        let account = engine
-            .complete_connection(&link.state, &provider, settings.clone())
-            .await
-            .expect("connect");
-        world.add_account_in(account.clone(), provider, settings.tier, settings.timezone);
+        let account = connect_sender(&engine, &world, &ws, "p", &settings).await;
         engine
             .register_mailbox(&ws, &"mb".into(), "sales@acme.io")
             .await
