@@ -15,9 +15,7 @@ use plera_domain::workspace::{Workspace, WorkspaceEvent};
 use plera_projections::envelope::{
     CAMPAIGN, CONVERSATION, LEAD_SEQUENCE, SENDER_ACCOUNT, WORKSPACE,
 };
-use plera_projections::{
-    all_views, decode_all, Decoded, Envelope, MemoryTables, Outcome, Snapshot,
-};
+use plera_projections::{all_views, decode_all, Decoded, Envelope, MemoryTables, Snapshot};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -165,10 +163,8 @@ async fn fold_complete(log: &dyn EventLog, batch: usize) -> Result<(usize, f64),
     each_batch(log, batch, |events| {
         let decoded = decoded(events)?;
         for (view, rows) in views.iter().zip(rows.iter_mut()) {
-            match view.apply(&decoded, rows).map_err(|e| e.to_string())? {
-                Outcome::Done(changes) => rows.apply(changes).map_err(|e| e.to_string())?,
-                Outcome::Need(_) => return Err(format!("{} asked for rows", view.name())),
-            }
+            rows.fold(view.as_ref(), &decoded)
+                .map_err(|e| e.to_string())?;
         }
         Ok(())
     })

@@ -13,6 +13,8 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
+use crate::envelope::Decoded;
+use crate::projection::Projection;
 use crate::rows::{cmp_tables, Change, Key, KeyPart, Record, Table, Value};
 use crate::ProjectionError;
 
@@ -107,12 +109,53 @@ impl Snapshot {
 
     /// Applies a batch's changes to the rows (a complete snapshot stays the tables' state).
     pub fn apply(&mut self, changes: Vec<Change>) -> Result<(), ProjectionError> {
+        self.apply_noting(changes, |_, _| {})
+    }
+
+    /// Folds `events` into a complete snapshot with `view`: one run of the fold (a complete
+    /// snapshot answers every read), its changes applied. Returns how many rows changed.
+    pub fn fold(
+        &mut self,
+        view: &dyn Projection,
+        events: &[Decoded],
+    ) -> Result<usize, ProjectionError> {
+        self.fold_noting(view, events, |_, _| {})
+    }
+
+    /// [`Snapshot::fold`], telling `changed` the table and key of every row written or deleted
+    /// (a rebuild's dirty set), from the key the snapshot makes anyway.
+    pub fn fold_noting(
+        &mut self,
+        view: &dyn Projection,
+        events: &[Decoded],
+        changed: impl FnMut(&'static Table, &[KeyPart]),
+    ) -> Result<usize, ProjectionError> {
+        // A partial snapshot may not answer every read: the fold asks, and that is the error.
+        match view.apply(events, self)? {
+            Outcome::Done(changes) => {
+                let n = changes.len();
+                self.apply_noting(changes, changed)?;
+                Ok(n)
+            }
+            Outcome::Need(_) => Err(ProjectionError::Unsettled {
+                view: view.name(),
+                rounds: 1,
+            }),
+        }
+    }
+
+    fn apply_noting(
+        &mut self,
+        changes: Vec<Change>,
+        mut changed: impl FnMut(&'static Table, &[KeyPart]),
+    ) -> Result<(), ProjectionError> {
         // One key, rewritten per row: a replaced row costs no key of its own.
         let mut key = Key::new();
         for change in changes {
             match change {
                 Change::Upsert { table, row } => {
                     table.key_into(&row, &mut key)?;
+                    changed(table, &key);
                     let rows = &mut self.tables.entry(table.name).or_default().rows;
                     match rows.get_mut(key.as_slice()) {
                         Some(loaded) => *loaded = row,
@@ -122,6 +165,7 @@ impl Snapshot {
                     }
                 }
                 Change::Delete { table, key } => {
+                    changed(table, &key);
                     if let Some(loaded) = self.tables.get_mut(table.name) {
                         loaded.rows.remove(&key);
                     }
@@ -129,6 +173,14 @@ impl Snapshot {
             }
         }
         Ok(())
+    }
+
+    /// Every loaded row of `table`, in key order (of a complete snapshot: the table's rows).
+    pub fn rows_of<'a>(&'a self, table: &str) -> impl Iterator<Item = &'a Vec<Value>> + 'a {
+        self.tables
+            .get(table)
+            .into_iter()
+            .flat_map(|loaded| loaded.rows.values())
     }
 
     /// Whether a read of `prefix` (or of a full key) is answered by an earlier, wider read.
@@ -556,6 +608,70 @@ mod tests {
 
     fn key(parts: &[&str]) -> Key {
         parts.iter().map(|p| KeyPart::from(*p)).collect()
+    }
+
+    /// Whatever the events: bumps row (x, 1) and deletes row (x, 2).
+    struct Bumps;
+
+    impl Projection for Bumps {
+        fn name(&self) -> &'static str {
+            "bumps"
+        }
+        fn version(&self) -> u32 {
+            1
+        }
+        fn tables(&self) -> Vec<&'static Table> {
+            vec![Pair::table()]
+        }
+        fn apply(&self, _: &[Decoded], rows: &Snapshot) -> Result<Outcome, ProjectionError> {
+            let mut stage = Stage::new(rows);
+            let n = stage.get::<Pair>(key(&["x", "1"]))?.map_or(0, |p| p.n);
+            if stage.is_missing_rows() {
+                return Ok(stage.finish());
+            }
+            stage.put_owned(pair("x", "1", n + 1));
+            stage.delete::<Pair>(key(&["x", "2"]));
+            Ok(stage.finish())
+        }
+    }
+
+    #[test]
+    fn a_fold_into_a_complete_snapshot_applies_its_changes_and_names_their_keys() {
+        let mut snapshot = Snapshot::complete();
+        snapshot
+            .apply(vec![Change::Upsert {
+                table: Pair::table(),
+                row: pair("x", "2", 5).to_values(),
+            }])
+            .unwrap();
+        let mut noted = Vec::new();
+        let n = snapshot
+            .fold_noting(&Bumps, &[], |table, key| {
+                noted.push((table.name, key.to_vec()))
+            })
+            .unwrap();
+        assert_eq!(n, 2);
+        noted.sort();
+        assert_eq!(
+            noted,
+            vec![("pairs", key(&["x", "1"])), ("pairs", key(&["x", "2"]))]
+        );
+        assert_eq!(snapshot.fold(&Bumps, &[]).unwrap(), 1);
+        let rows: Vec<_> = snapshot.rows_of("pairs").cloned().collect();
+        assert_eq!(rows, vec![pair("x", "1", 2).to_values()]);
+    }
+
+    #[test]
+    fn a_fold_into_a_partial_snapshot_that_lacks_rows_is_unsettled() {
+        let mut snapshot = Snapshot::new();
+        assert!(matches!(
+            snapshot.fold(&Bumps, &[]),
+            Err(ProjectionError::Unsettled {
+                view: "bumps",
+                rounds: 1
+            })
+        ));
+        assert!(snapshot.is_empty());
     }
 
     #[test]

@@ -452,30 +452,17 @@ impl Rebuilding {
     /// Folds a batch (once: the snapshot answers every read) and applies its changes; returns how
     /// many rows it changed.
     fn fold(&mut self, events: &[Decoded]) -> Result<usize, ViewError> {
-        let changes = match self.view.apply(events, &self.rows)? {
-            Outcome::Done(changes) => changes,
-            Outcome::Need(_) => {
-                return Err(ProjectionError::Unsettled {
-                    view: self.view.name(),
-                    rounds: 1,
+        let dirty = &mut self.dirty;
+        let n = self
+            .rows
+            .fold_noting(self.view.as_ref(), events, |table, key| {
+                let (_, keys) = dirty
+                    .entry(table.name)
+                    .or_insert_with(|| (table, BTreeSet::new()));
+                if !keys.contains(key) {
+                    keys.insert(key.to_vec());
                 }
-                .into())
-            }
-        };
-        let n = changes.len();
-        for change in &changes {
-            let table = change.table();
-            let key = match change {
-                Change::Upsert { row, .. } => table.key_of(row)?,
-                Change::Delete { key, .. } => key.clone(),
-            };
-            self.dirty
-                .entry(table.name)
-                .or_insert_with(|| (table, BTreeSet::new()))
-                .1
-                .insert(key);
-        }
-        self.rows.apply(changes)?;
+            })?;
         Ok(n)
     }
 }
