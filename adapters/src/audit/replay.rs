@@ -1,14 +1,15 @@
 //! Invariant 8: projections rebuilt from position 0 equal the live ones.
 //!
 //! The audit must not touch the database, so the rebuild happens in memory: the log is folded
-//! again through the same views with [`MemoryTables`] (the reference runner the folds are tested
-//! with), each view up to its own checkpoint, and the result is compared row by row with the
-//! live SQL tables. A difference is either a runner that applied a batch twice or skipped one, a
+//! again through the same views into a complete [`Snapshot`] per view (as a rebuild folds: once
+//! per batch, every read answered), each view up to its own checkpoint, and the result is
+//! compared row by row with the live SQL tables, which the incremental runner wrote in batches of
+//! its own. A difference is either a runner that applied a batch twice or skipped one, a
 //! fold that depends on how the log was batched, or a table someone edited.
 
 use std::sync::Arc;
 
-use plera_projections::{all_views, decode_all, Envelope, MemoryTables, Projection};
+use plera_projections::{all_views, decode_all, Envelope, Projection, Snapshot};
 
 use crate::views::envelope;
 
@@ -24,7 +25,8 @@ const BATCH: usize = 2_000;
 pub struct ReplayCheck {
     live: Arc<LiveViews>,
     views: Vec<Box<dyn Projection>>,
-    tables: MemoryTables,
+    /// Each view's rows, in the order of `views`.
+    rows: Vec<Snapshot>,
     pending: Vec<Envelope>,
     /// The highest checkpoint: later events concern no view.
     upto: u64,
@@ -36,10 +38,11 @@ impl ReplayCheck {
     /// A check of every view in `live`.
     pub fn new(live: Arc<LiveViews>) -> Self {
         let upto = live.positions.values().copied().max().unwrap_or(0);
+        let views = all_views();
         Self {
             live,
-            views: all_views(),
-            tables: MemoryTables::new(),
+            rows: views.iter().map(|_| Snapshot::complete()).collect(),
+            views,
             pending: Vec::new(),
             upto,
             failed: false,
@@ -55,17 +58,14 @@ impl ReplayCheck {
             Ok(decoded) => decoded,
             Err(e) => return self.fail(out, e.to_string()),
         };
-        for view in &self.views {
+        for (view, rows) in self.views.iter().zip(self.rows.iter_mut()) {
             let upto = self.live.position(view.name());
-            let events: Vec<_> = decoded
-                .iter()
-                .filter(|e| e.position <= upto)
-                .cloned()
-                .collect();
+            // The batch is in position order: the view's events are a prefix of it.
+            let events = &decoded[..decoded.partition_point(|e| e.position <= upto)];
             if events.is_empty() {
                 continue;
             }
-            if let Err(e) = self.tables.apply(view.as_ref(), &events) {
+            if let Err(e) = rows.fold(view.as_ref(), events) {
                 let reason = format!("view {}: {e}", view.name());
                 return self.fail(out, reason);
             }
@@ -105,9 +105,9 @@ impl Check for ReplayCheck {
         if self.failed {
             return;
         }
-        for view in &self.views {
+        for (view, rows) in self.views.iter().zip(&self.rows) {
             for table in view.tables() {
-                let rebuilt = match keyed(table, self.tables.rows(table.name)) {
+                let rebuilt = match keyed(table, rows.rows_of(table.name).cloned().collect()) {
                     Ok(rows) => rows,
                     Err(e) => return self.fail(out, e.to_string()),
                 };
