@@ -7,7 +7,7 @@
 
 use sqlx::migrate::{Migrate, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
 use sqlx::Connection;
 use std::collections::BTreeSet;
 use std::str::FromStr;
@@ -108,7 +108,7 @@ async fn open_sqlite(url: &str, shown: &str, pending: Pending) -> Result<Store, 
         url: shown.to_string(),
         reason: redact.scrub(e),
     };
-    let writer = SqlitePoolOptions::new()
+    let writer = super::sqlite::pool_options()
         .max_connections(1)
         .acquire_timeout(WAIT)
         .connect_with(options.clone())
@@ -132,7 +132,7 @@ async fn open_sqlite(url: &str, shown: &str, pending: Pending) -> Result<Store, 
         writer.close().await;
         return Err(e);
     }
-    let reader = SqlitePoolOptions::new()
+    let reader = super::sqlite::pool_options()
         .max_connections(CONNECTIONS)
         .acquire_timeout(WAIT)
         .connect_with(options.read_only(true))

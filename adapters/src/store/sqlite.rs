@@ -44,6 +44,14 @@ macro_rules! select_events {
     };
 }
 
+/// Pool options of every SQLite pool of the store. No ping before a connection is handed out
+/// (sqlx's default): the connection is a file handle on this machine, the ping finds nothing a
+/// query would not, and it is a round trip to the connection's thread (and a timer) on every
+/// append and read.
+pub(super) fn pool_options() -> SqlitePoolOptions {
+    SqlitePoolOptions::new().test_before_acquire(false)
+}
+
 /// An [`EventLog`] in a SQLite database.
 #[derive(Clone)]
 pub struct SqliteEventLog {
@@ -71,7 +79,7 @@ impl SqliteEventLog {
             reason: redact.scrub(e),
         };
         let memory = is_memory(url);
-        let mut writer = SqlitePoolOptions::new().max_connections(1);
+        let mut writer = pool_options().max_connections(1);
         if memory {
             // Every connection to `:memory:` is a database of its own: keep exactly one, forever.
             writer = writer
@@ -102,7 +110,7 @@ impl SqliteEventLog {
         let reader = if memory {
             writer.clone()
         } else {
-            SqlitePoolOptions::new()
+            pool_options()
                 .max_connections(READERS)
                 .connect_with(options.read_only(true))
                 .await
@@ -141,21 +149,24 @@ impl SqliteEventLog {
         self.writer.close().await;
     }
 
+    /// Appends in four commands to the connection's thread (each a hand-off between threads,
+    /// the main cost of a small append): `BEGIN IMMEDIATE`, one query for the last sequences and
+    /// the last position, every `INSERT` in one multi-statement command, `COMMIT`.
     async fn write(&self, events: &[NewEvent]) -> Result<(), WriteError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let last = self.last_sequences(&mut tx, events).await?;
+        let (last, last_position) = self.last_sequences(&mut tx, events).await?;
         batch::check_sequences(events, &last)?;
-        let last_position: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
-                .fetch_one(&mut *tx)
-                .await?;
         let (event_rows, action_rows) = batch::rows(events, last_position)?;
+        // Statements of at most `ROWS_PER_STATEMENT` rows each (SQLite's parameter limit is per
+        // statement), sent together: sqlx binds each statement's `?`s from where the previous
+        // statement's stopped.
+        let mut inserts = QueryBuilder::new("");
         for chunk in event_rows.chunks(ROWS_PER_STATEMENT) {
-            QueryBuilder::new(
+            inserts.push(
                 "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
                  event_version, payload, metadata, position) ",
-            )
-            .push_values(chunk, |mut row, r| {
+            );
+            inserts.push_values(chunk, |mut row, r| {
                 row.push_bind(&r.event.aggregate_type)
                     .push_bind(&r.event.aggregate_id)
                     .push_bind(r.sequence)
@@ -164,34 +175,32 @@ impl SqliteEventLog {
                     .push_bind(&r.payload)
                     .push_bind("{}")
                     .push_bind(r.position);
-            })
-            .build()
-            .execute(&mut *tx)
-            .await?;
+            });
+            inserts.push(";\n");
         }
         for chunk in action_rows.chunks(ROWS_PER_STATEMENT) {
-            QueryBuilder::new("INSERT INTO sender_actions (position, account_id, action, at) ")
-                .push_values(chunk, |mut row, r| {
-                    row.push_bind(r.position)
-                        .push_bind(&r.account_id)
-                        .push_bind(&r.action)
-                        .push_bind(time_key(r.at));
-                })
-                .build()
-                .execute(&mut *tx)
-                .await?;
+            inserts.push("INSERT INTO sender_actions (position, account_id, action, at) ");
+            inserts.push_values(chunk, |mut row, r| {
+                row.push_bind(r.position)
+                    .push_bind(&r.account_id)
+                    .push_bind(&r.action)
+                    .push_bind(time_key(r.at));
+            });
+            inserts.push(";\n");
         }
+        inserts.build().execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// The stored last sequence of every aggregate in `events`.
+    /// The stored last sequence of every aggregate in `events`, and the last position of the log.
     async fn last_sequences(
         &self,
         conn: &mut SqliteConnection,
         events: &[NewEvent],
-    ) -> Result<HashMap<AggregateKey, u64>, StoreError> {
+    ) -> Result<(HashMap<AggregateKey, u64>, i64), StoreError> {
         let mut rows = Vec::new();
+        let mut last_position = 0;
         for chunk in batch::aggregates(events).chunks(KEYS_PER_QUERY) {
             let mut query = QueryBuilder::new("WITH k(t, i) AS (");
             query.push_values(chunk, |mut row, (t, i)| {
@@ -199,16 +208,20 @@ impl SqliteEventLog {
             });
             query.push(
                 ") SELECT k.t, k.i, (SELECT MAX(sequence) FROM events e \
-                 WHERE e.aggregate_type = k.t AND e.aggregate_id = k.i) FROM k",
+                 WHERE e.aggregate_type = k.t AND e.aggregate_id = k.i), \
+                 (SELECT COALESCE(MAX(position), 0) FROM events) FROM k",
             );
-            let found: Vec<(String, String, Option<i64>)> = query
+            let found: Vec<(String, String, Option<i64>, i64)> = query
                 .build_query_as()
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(|e| self.redact.backend(e))?;
-            rows.extend(found);
+            for (t, i, sequence, position) in found {
+                last_position = position;
+                rows.push((t, i, sequence));
+            }
         }
-        batch::last_sequences(rows)
+        Ok((batch::last_sequences(rows)?, last_position))
     }
 }
 
@@ -242,7 +255,7 @@ impl EventLog for SqliteEventLog {
                 .acquire()
                 .await
                 .map_err(|e| self.redact.backend(e))?;
-            self.last_sequences(&mut conn, &events).await
+            Ok(self.last_sequences(&mut conn, &events).await?.0)
         })
         .await
     }
