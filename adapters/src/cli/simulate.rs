@@ -103,6 +103,8 @@ pub async fn run(url: &str, args: &SimulateArgs, out: Output) -> Result<Finished
         }
     };
     bar.finish_and_clear();
+    let ran = started.elapsed();
+    tracing::info!(ms = ran.as_millis() as u64, "simulation ran");
     if let Some(path) = &args.ledger {
         write_ledger(&outcome.world, path)?;
     }
@@ -114,6 +116,11 @@ pub async fn run(url: &str, args: &SimulateArgs, out: Output) -> Result<Finished
             return Err(e);
         }
     };
+    let rebuilt_at = started.elapsed();
+    tracing::info!(
+        ms = (rebuilt_at - ran).as_millis() as u64,
+        "views caught up, rebuilt from position 0 and compared"
+    );
     let views_line = rebuild.describe(&live);
     let mut auditor = Auditor::new().with_views(live);
     let mut counts = LogCounts::default();
@@ -129,6 +136,10 @@ pub async fn run(url: &str, args: &SimulateArgs, out: Output) -> Result<Finished
     report.violations.extend(rebuild.violations);
     outcome.store.close().await;
     let wall_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(
+        ms = wall_ms.saturating_sub(rebuilt_at.as_millis() as u64),
+        "log audited"
+    );
     if out.json {
         out.json(&Summary {
             seed: args.seed,
