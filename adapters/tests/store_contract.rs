@@ -286,6 +286,7 @@ contract!(
     payloads_round_trip_exactly,
     a_thousand_event_append_is_one_quick_transaction,
     concurrent_writers_and_a_catch_up_reader,
+    an_append_dropped_half_way_is_all_or_nothing_and_the_log_stays_writable,
 );
 
 async fn appends_are_read_in_position_order(log: Arc<dyn EventLog>) {
@@ -1392,4 +1393,52 @@ async fn a_fenced_append_fails_once_the_lease_moved(
     let moved = log.append_if(vec![ev("y", 2)], &[unchanged("x", 1)]).await;
     assert!(is_conflict_on(moved, "x"));
     assert_eq!(everything(log.as_ref()).await.len(), 3);
+}
+
+/// An append whose future is dropped at any point of its way (a caller's timeout, a stopping
+/// engine) stores all of its batch or none of it, and the log takes the next append: the writer
+/// is never left in the middle of a transaction.
+async fn an_append_dropped_half_way_is_all_or_nothing_and_the_log_stays_writable(
+    log: Arc<dyn EventLog>,
+) {
+    const ROUNDS: u64 = 16;
+    const LEADS: u64 = 30;
+    const EVENTS: u64 = 300;
+    for round in 0..ROUNDS {
+        let batch: Vec<NewEvent> = (0..EVENTS)
+            .map(|i| ev(&format!("cut-{round}-{}", i % LEADS), i / LEADS + 1))
+            .collect();
+        let mut append = log.append(batch);
+        // Polled `round` times, the store's threads running in between, then dropped.
+        for _ in 0..round {
+            if let std::task::Poll::Ready(done) = futures::poll!(append.as_mut()) {
+                done.expect("append");
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_micros(300)).await;
+        }
+        drop(append);
+    }
+    log.append(vec![ev("after", 1)])
+        .await
+        .expect("the log takes the next append");
+    let all = everything(log.as_ref()).await;
+    assert!(
+        all.iter()
+            .enumerate()
+            .all(|(i, e)| e.position == i as u64 + 1),
+        "positions stay gap-free"
+    );
+    for round in 0..ROUNDS {
+        let prefix = format!("cut-{round}-");
+        let n = all
+            .iter()
+            .filter(|e| e.aggregate_id.starts_with(&prefix))
+            .count() as u64;
+        assert!(
+            n == 0 || n == EVENTS,
+            "round {round}: {n} of {EVENTS} events stored"
+        );
+    }
+    assert_eq!(all.last().map(|e| e.aggregate_id.as_str()), Some("after"));
 }

@@ -10,10 +10,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use plera_actors::store::{EventLog, NewEvent, SenderAction, StoreError, StoredEvent};
 use plera_domain::ids::AccountId;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::QueryBuilder;
+use sqlx::{QueryBuilder, Sqlite};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
@@ -149,17 +150,35 @@ impl SqliteEventLog {
         self.writer.close().await;
     }
 
-    /// Appends in four commands to the connection's thread (each a hand-off between threads,
-    /// the main cost of a small append): `BEGIN IMMEDIATE`, one query for the last sequences and
-    /// the last position, every `INSERT` in one multi-statement command, `COMMIT`.
+    /// Appends in two commands to the connection's thread (each a hand-off between threads and
+    /// back, the main cost of a small append): `BEGIN IMMEDIATE` with the lookups of the last
+    /// sequences and the last position, then every `INSERT` with the `COMMIT`. sqlx's
+    /// `Transaction` would send `BEGIN` and `COMMIT` as commands of their own, so the transaction
+    /// is run by hand: a failure rolls it back, and so does an append dropped half-way (its future
+    /// cancelled), before the connection goes back to the pool (see [`Appending`]).
     async fn write(&self, events: &[NewEvent]) -> Result<(), WriteError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let (last, last_position) = self.last_sequences(&mut tx, events).await?;
+        let mut writer = Appending(Some(self.writer.acquire().await?));
+        let conn = writer.conn();
+        let written = Self::write_on(conn, events).await;
+        if written.is_err() {
+            // Whatever failed, no transaction stays open (where none is, ROLLBACK fails, harmless).
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        }
+        writer.settled();
+        written
+    }
+
+    async fn write_on(conn: &mut SqliteConnection, events: &[NewEvent]) -> Result<(), WriteError> {
+        let mut lookups = QueryBuilder::new("BEGIN IMMEDIATE;\n");
+        push_lookups(&mut lookups, events);
+        let found: Vec<(String, String, Option<i64>, i64)> =
+            lookups.build_query_as().fetch_all(&mut *conn).await?;
+        let (last, last_position) = lookups_found(found)?;
         batch::check_sequences(events, &last)?;
         let (event_rows, action_rows) = batch::rows(events, last_position)?;
         // Statements of at most `ROWS_PER_STATEMENT` rows each (SQLite's parameter limit is per
         // statement), sent together: sqlx binds each statement's `?`s from where the previous
-        // statement's stopped.
+        // statement's stopped, and stops at the first that fails (the COMMIT is then not run).
         let mut inserts = QueryBuilder::new("");
         for chunk in event_rows.chunks(ROWS_PER_STATEMENT) {
             inserts.push(
@@ -188,41 +207,86 @@ impl SqliteEventLog {
             });
             inserts.push(";\n");
         }
-        inserts.build().execute(&mut *tx).await?;
-        tx.commit().await?;
+        inserts.push("COMMIT");
+        inserts.build().execute(&mut *conn).await?;
         Ok(())
     }
 
-    /// The stored last sequence of every aggregate in `events`, and the last position of the log.
+    /// The stored last sequence of every aggregate in `events` (read outside any append).
     async fn last_sequences(
         &self,
         conn: &mut SqliteConnection,
         events: &[NewEvent],
-    ) -> Result<(HashMap<AggregateKey, u64>, i64), StoreError> {
-        let mut rows = Vec::new();
-        let mut last_position = 0;
-        for chunk in batch::aggregates(events).chunks(KEYS_PER_QUERY) {
-            let mut query = QueryBuilder::new("WITH k(t, i) AS (");
-            query.push_values(chunk, |mut row, (t, i)| {
-                row.push_bind(*t).push_bind(*i);
-            });
-            query.push(
-                ") SELECT k.t, k.i, (SELECT MAX(sequence) FROM events e \
-                 WHERE e.aggregate_type = k.t AND e.aggregate_id = k.i), \
-                 (SELECT COALESCE(MAX(position), 0) FROM events) FROM k",
-            );
-            let found: Vec<(String, String, Option<i64>, i64)> = query
-                .build_query_as()
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(|e| self.redact.backend(e))?;
-            for (t, i, sequence, position) in found {
-                last_position = position;
-                rows.push((t, i, sequence));
-            }
-        }
-        Ok((batch::last_sequences(rows)?, last_position))
+    ) -> Result<HashMap<AggregateKey, u64>, StoreError> {
+        let mut lookups = QueryBuilder::new("");
+        push_lookups(&mut lookups, events);
+        let found = lookups
+            .build_query_as()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| self.redact.backend(e))?;
+        Ok(lookups_found(found)?.0)
     }
+}
+
+/// The writer's connection during an append. Dropped before the append settled (its future
+/// cancelled half-way), the connection is rolled back before it goes back to the pool: the
+/// `ROLLBACK` queues on the connection's thread behind the command still running there, so it
+/// sees that command's end (after a `COMMIT`, it fails and changes nothing). Without a runtime to
+/// run it on (the process is stopping), the connection is closed, which rolls back too.
+struct Appending(Option<PoolConnection<Sqlite>>);
+
+impl Appending {
+    fn conn(&mut self) -> &mut SqliteConnection {
+        self.0.as_mut().expect("held until settled or dropped")
+    }
+
+    /// The append committed or was rolled back: the connection goes back to the pool as it is.
+    fn settled(mut self) {
+        drop(self.0.take());
+    }
+}
+
+impl Drop for Appending {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.0.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                });
+            }
+            Err(_) => conn.close_on_drop(),
+        }
+    }
+}
+
+/// Pushes the queries of the last sequence of every aggregate in `events` and of the log's last
+/// position, at most `KEYS_PER_QUERY` aggregates per statement, each row `(type, id, last
+/// sequence, last position)`.
+fn push_lookups(query: &mut QueryBuilder<'_, Sqlite>, events: &[NewEvent]) {
+    for chunk in batch::aggregates(events).chunks(KEYS_PER_QUERY) {
+        query.push("WITH k(t, i) AS (");
+        query.push_values(chunk, |mut row, (t, i)| {
+            row.push_bind(t.to_string()).push_bind(i.to_string());
+        });
+        query.push(
+            ") SELECT k.t, k.i, (SELECT MAX(sequence) FROM events e \
+             WHERE e.aggregate_type = k.t AND e.aggregate_id = k.i), \
+             (SELECT COALESCE(MAX(position), 0) FROM events) FROM k;\n",
+        );
+    }
+}
+
+/// The answers of [`push_lookups`]: each aggregate's last sequence, and the last position.
+fn lookups_found(
+    found: Vec<(String, String, Option<i64>, i64)>,
+) -> Result<(HashMap<AggregateKey, u64>, i64), StoreError> {
+    let last_position = found.first().map_or(0, |row| row.3);
+    let rows = found.into_iter().map(|(t, i, s, _)| (t, i, s)).collect();
+    Ok((batch::last_sequences(rows)?, last_position))
 }
 
 /// The parts `existing` (opening without creating or migrating) and `reset` work with.
@@ -255,7 +319,7 @@ impl EventLog for SqliteEventLog {
                 .acquire()
                 .await
                 .map_err(|e| self.redact.backend(e))?;
-            Ok(self.last_sequences(&mut conn, &events).await?.0)
+            self.last_sequences(&mut conn, &events).await
         })
         .await
     }
