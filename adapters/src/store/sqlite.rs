@@ -233,7 +233,7 @@ impl SqliteEventLog {
 /// cancelled half-way), the connection is rolled back before it goes back to the pool: the
 /// `ROLLBACK` queues on the connection's thread behind the command still running there, so it
 /// sees that command's end (after a `COMMIT`, it fails and changes nothing). Without a runtime to
-/// run it on (the process is stopping), the connection is closed, which rolls back too.
+/// run it on (the process is stopping), the connection is closed instead ([`RollingBack`]).
 struct Appending(Option<PoolConnection<Sqlite>>);
 
 impl Appending {
@@ -249,16 +249,30 @@ impl Appending {
 
 impl Drop for Appending {
     fn drop(&mut self) {
-        let Some(mut conn) = self.0.take() else {
+        let Some(conn) = self.0.take() else {
             return;
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(async move {
-                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                });
-            }
-            Err(_) => conn.close_on_drop(),
+        let mut rolling_back = RollingBack(Some(conn));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Some(conn) = rolling_back.0.as_mut() {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
+                }
+                // Rolled back, or nothing was open any more: back to the pool.
+                drop(rolling_back.0.take());
+            });
+        }
+    }
+}
+
+/// A connection on its way to a `ROLLBACK`: dropped before it got there (no runtime, or one
+/// shutting down), the connection is closed, which rolls back too.
+struct RollingBack(Option<PoolConnection<Sqlite>>);
+
+impl Drop for RollingBack {
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.0.take() {
+            conn.close_on_drop();
         }
     }
 }
