@@ -1,11 +1,13 @@
 //! Benchmark 4, memory: resident bytes per active lead and per sender. The engine runs on a log
-//! and a lead directory that keep nothing (what stays resident with a SQL store, whose events and
-//! profiles live in the database), and, for comparison, on the in-memory log and directory. The
+//! that keeps only the senders' streams and a lead directory that keeps nothing (what stays
+//! resident with a SQL store, whose events and profiles live in the database), and, for
+//! comparison, on the in-memory log and directory. The
 //! caller supplies a way to read the process's live heap bytes (a counting global allocator in the
 //! `plera-bench-memory` binary); `VmRSS` is read as well.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
 use plera_actors::store::{
     EventLog, MemoryEventLog, NewEvent, SenderAction, StoreError, StoredEvent,
 };
@@ -16,6 +18,7 @@ use plera_actors::{
 use plera_adapters::sandbox::SandboxWorld;
 use plera_domain::ids::{AccountId, CampaignId, LeadId, OwnerId, ProviderAccountId, WorkspaceId};
 use plera_domain::play::Play;
+use plera_domain::sender::SenderAccount;
 use plera_domain::values::{ConnectionDegree, Tier};
 use std::sync::Arc;
 
@@ -23,31 +26,42 @@ use crate::machine;
 use crate::report::Figure;
 use crate::rig::{no_pacing, quiet_world, sender_settings, start};
 
-/// An event log that accepts every append and keeps nothing: after start-up the engine only
-/// appends, so this leaves exactly the engine's own state resident.
+/// An event log that keeps the senders' streams only. A sender's actor reads its stream back when
+/// it starts (after its connection is appended); nothing else is read after start-up (the
+/// `store_cost` test), so with every other event dropped what stays resident is the engine's own
+/// state, as with a SQL store whose events live in the database.
 #[derive(Default)]
-pub struct NullLog;
+pub struct SenderStreamsLog {
+    senders: MemoryEventLog,
+}
 
 #[async_trait]
-impl EventLog for NullLog {
-    async fn append(&self, _events: Vec<NewEvent>) -> Result<(), StoreError> {
-        Ok(())
+impl EventLog for SenderStreamsLog {
+    async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
+        let kept: Vec<NewEvent> = events
+            .into_iter()
+            .filter(|e| e.aggregate_type == SenderAccount::TYPE)
+            .collect();
+        if kept.is_empty() {
+            return Ok(());
+        }
+        self.senders.append(kept).await
     }
 
-    async fn read_after(&self, _after: u64, _limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        Ok(Vec::new())
+    async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.senders.read_after(after, limit).await
     }
 
-    async fn load(&self, _t: &str, _id: &str) -> Result<Vec<StoredEvent>, StoreError> {
-        Ok(Vec::new())
+    async fn load(&self, t: &str, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        self.senders.load(t, id).await
     }
 
     async fn sender_actions(
         &self,
-        _account: &AccountId,
-        _since: DateTime<Utc>,
+        account: &AccountId,
+        since: DateTime<Utc>,
     ) -> Result<Vec<SenderAction>, StoreError> {
-        Ok(Vec::new())
+        self.senders.sender_actions(account, since).await
     }
 }
 
@@ -192,7 +206,7 @@ pub async fn bench(
     let configs = [
         (
             "engine state only (log and profiles in the database)",
-            Arc::new(NullLog) as Arc<dyn EventLog>,
+            Arc::new(SenderStreamsLog::default()) as Arc<dyn EventLog>,
             Arc::new(NullDirectory) as Arc<dyn LeadDirectory>,
         ),
         (
