@@ -271,8 +271,9 @@ impl Runner<'_> {
     /// changed are written in bulk, with the checkpoints, every [`REBUILD_FLUSH_BATCHES`] batches
     /// or [`REBUILD_FLUSH_ROWS`] changes, and at the end. `progress(done, total)` follows each folded batch.
     ///
-    /// Pipelined: while a batch is folded, the next one is read and decoded and the rows of a
-    /// flush that fell due after the previous batch (copied out of memory) are written; the views
+    /// Pipelined: while a batch is folded, the next one is read and decoded, and the rows of the
+    /// last flush that fell due (copied out of memory) are written, across as many batches as the
+    /// write takes (the next flush waits for it); the views
     /// fold a batch each on a blocking thread of its own (they share nothing but the decoded
     /// batch), and every view still sees the batches one after the other in log order.
     ///
@@ -297,20 +298,30 @@ impl Runner<'_> {
         let (mut pending, mut batches) = (0usize, 0usize);
         let mut total = None;
         let mut next = self.read_decoded(0).await?;
-        // The rows of the last flush that fell due, written while the next batch is folded.
-        let mut writing: Option<Flush> = None;
+        // The last flush that fell due, being written while the next batches are read and
+        // folded; the next flush waits for it (flushes move the checkpoints one after the other).
+        let mut writing: Option<FlushWrite<'_>> = None;
         while let Some((last, decoded)) = next.take() {
             let total = match total {
                 Some(total) => total,
                 None => *total.insert(self.log_end().await?),
             };
-            // The next batch is read and decoded, and the last flush's rows written, while this
-            // batch is folded.
-            let (read, folded, written) = tokio::join!(
-                self.read_decoded(last),
-                fold_all(state, decoded),
-                self.write_flush(writing.take())
-            );
+            let step = async { tokio::join!(self.read_decoded(last), fold_all(state, decoded)) };
+            tokio::pin!(step);
+            // The step runs to its end whatever the write does, so that no fold outlives it.
+            let mut written = Ok(true);
+            let (read, folded) = loop {
+                let Some(write) = writing.as_mut() else {
+                    break (&mut step).await;
+                };
+                tokio::select! {
+                    out = &mut step => break out,
+                    done = write => {
+                        writing = None;
+                        written = done;
+                    }
+                }
+            };
             if !written? {
                 return self.run(&borrow(views), progress).await;
             }
@@ -322,12 +333,20 @@ impl Runner<'_> {
             batches += 1;
             progress(at, total.max(at));
             if pending >= REBUILD_FLUSH_ROWS || batches >= REBUILD_FLUSH_BATCHES {
-                writing = Some(Flush::take(&mut state, flushed, at));
+                if let Some(write) = writing.take() {
+                    if !write.await? {
+                        return self.run(&borrow(views), progress).await;
+                    }
+                }
+                let flush = Flush::take(&mut state, flushed, at);
+                writing = Some(Box::pin(self.write_flush(Some(flush))));
                 (flushed, pending, batches) = (at, 0, 0);
             }
         }
-        if !self.write_flush(writing.take()).await? {
-            return self.run(&borrow(views), progress).await;
+        if let Some(write) = writing.take() {
+            if !write.await? {
+                return self.run(&borrow(views), progress).await;
+            }
         }
         if at > flushed
             && !self
@@ -439,6 +458,10 @@ const REBUILD_FLUSH_ROWS: usize = 50_000;
 /// How many batches a rebuild folds at most between two writes (a rebuild's progress is on
 /// record, and survives a crash, at least this often).
 const REBUILD_FLUSH_BATCHES: usize = 25;
+
+/// A flush being written: whether the checkpoints were still where the rebuild left them.
+type FlushWrite<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, ViewError>> + Send + 'a>>;
 
 /// One view being rebuilt: all its rows, and the keys changed since the last flush. Owned (the
 /// view shared), so that it can move to the thread that folds it.
