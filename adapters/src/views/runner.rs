@@ -154,19 +154,14 @@ impl Runner<'_> {
             let stored = self.checkpoints(views).await?;
             let position = |v: &dyn Projection| stored.get(v.name()).map_or(0, |c| c.position);
             let from = views.iter().map(|v| position(*v)).min().unwrap_or(0);
-            let batch = self
-                .log
-                .read_after(from, self.batch)
-                .await
-                .map_err(|e| ViewError::Storage(e.to_string()))?;
-            let Some(last) = batch.last().map(|e| e.position) else {
+            let Some((last, batch)) = self.read_batch(from).await? else {
                 return Ok(from);
             };
             let total = match total {
                 Some(total) => total,
                 None => *total.insert(self.log_end().await?),
             };
-            let decoded = decode_all(&batch.into_iter().map(envelope).collect::<Vec<_>>())?;
+            let decoded = decode_all(&batch)?;
             let mut plans = Vec::new();
             for view in views {
                 let at = position(*view);
@@ -333,29 +328,41 @@ impl Runner<'_> {
             batches += 1;
             progress(at, total.max(at));
             if pending >= REBUILD_FLUSH_ROWS || batches >= REBUILD_FLUSH_BATCHES {
-                if let Some(write) = writing.take() {
-                    if !write.await? {
-                        return self.run(&borrow(views), progress).await;
-                    }
-                }
                 let flush = Flush::take(&mut state, flushed, at);
-                writing = Some(Box::pin(self.write_flush(Some(flush))));
+                if !self.start_flush(&mut writing, flush).await? {
+                    return self.run(&borrow(views), progress).await;
+                }
                 (flushed, pending, batches) = (at, 0, 0);
             }
         }
-        if let Some(write) = writing.take() {
+        if at > flushed {
+            let flush = Flush::take(&mut state, flushed, at);
+            if !self.start_flush(&mut writing, flush).await? {
+                return self.run(&borrow(views), progress).await;
+            }
+        }
+        if let Some(write) = writing {
             if !write.await? {
                 return self.run(&borrow(views), progress).await;
             }
         }
-        if at > flushed
-            && !self
-                .write_flush(Some(Flush::take(&mut state, flushed, at)))
-                .await?
-        {
-            return self.run(&borrow(views), progress).await;
-        }
         Ok(at)
+    }
+
+    /// Waits for the flush being written, then starts writing `flush`; false (nothing started)
+    /// if the previous one found a checkpoint moved.
+    async fn start_flush<'s>(
+        &'s self,
+        writing: &mut Option<FlushWrite<'s>>,
+        flush: Flush,
+    ) -> Result<bool, ViewError> {
+        if let Some(write) = writing.take() {
+            if !write.await? {
+                return Ok(false);
+            }
+        }
+        *writing = Some(Box::pin(self.write_flush(flush)));
+        Ok(true)
     }
 
     /// The batch after `after`, decoded (on a blocking thread: it is CPU work) and shared by the
@@ -364,28 +371,32 @@ impl Runner<'_> {
         &self,
         after: u64,
     ) -> Result<Option<(u64, Arc<Vec<Decoded>>)>, ViewError> {
+        let Some((last, batch)) = self.read_batch(after).await? else {
+            return Ok(None);
+        };
+        let decoded = tokio::task::spawn_blocking(move || decode_all(&batch))
+            .await
+            .map_err(|e| stopped("the decoding", &e))??;
+        Ok(Some((last, Arc::new(decoded))))
+    }
+
+    /// The batch after `after` as the views' envelopes, with its last position; `None` at the
+    /// log's end.
+    async fn read_batch(&self, after: u64) -> Result<Option<(u64, Vec<Envelope>)>, ViewError> {
         let batch = self
             .log
             .read_after(after, self.batch)
             .await
             .map_err(|e| ViewError::Storage(e.to_string()))?;
-        let Some(last) = batch.last().map(|e| e.position) else {
-            return Ok(None);
-        };
-        let decoded = tokio::task::spawn_blocking(move || {
-            decode_all(&batch.into_iter().map(envelope).collect::<Vec<_>>())
-        })
-        .await
-        .map_err(|e| stopped("the decoding", &e))??;
-        Ok(Some((last, Arc::new(decoded))))
+        Ok(batch
+            .last()
+            .map(|e| e.position)
+            .map(|last| (last, batch.into_iter().map(envelope).collect())))
     }
 
     /// Writes a flush's rows and moves the checkpoints from its `from` to its `to`, in one
-    /// transaction; false (nothing written) if a checkpoint moved. No flush: nothing to do.
-    async fn write_flush(&self, flush: Option<Flush>) -> Result<bool, ViewError> {
-        let Some(flush) = flush else {
-            return Ok(true);
-        };
+    /// transaction; false (nothing written) if a checkpoint moved.
+    async fn write_flush(&self, flush: Flush) -> Result<bool, ViewError> {
         let mut tx = self.db.begin().await?;
         for (view, tables) in &flush.views {
             if !advance(&mut tx, self.db, view.as_ref(), flush.from, flush.to).await? {
