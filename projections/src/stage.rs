@@ -175,12 +175,16 @@ impl Snapshot {
         Ok(())
     }
 
-    /// Every loaded row of `table`, in key order (of a complete snapshot: the table's rows).
-    pub fn rows_of<'a>(&'a self, table: &str) -> impl Iterator<Item = &'a Vec<Value>> + 'a {
+    /// Every loaded row of `table` with its key, in key order (of a complete snapshot: the
+    /// table's rows).
+    pub fn rows_of<'a>(
+        &'a self,
+        table: &str,
+    ) -> impl Iterator<Item = (&'a Key, &'a Vec<Value>)> + 'a {
         self.tables
             .get(table)
             .into_iter()
-            .flat_map(|loaded| loaded.rows.values())
+            .flat_map(|loaded| loaded.rows.iter())
     }
 
     /// Whether a read of `prefix` (or of a full key) is answered by an earlier, wider read.
@@ -657,8 +661,11 @@ mod tests {
             vec![("pairs", key(&["x", "1"])), ("pairs", key(&["x", "2"]))]
         );
         assert_eq!(snapshot.fold(&Bumps, &[]).unwrap(), 1);
-        let rows: Vec<_> = snapshot.rows_of("pairs").cloned().collect();
-        assert_eq!(rows, vec![pair("x", "1", 2).to_values()]);
+        let rows: Vec<_> = snapshot.rows_of("pairs").collect();
+        assert_eq!(
+            rows,
+            vec![(&key(&["x", "1"]), &pair("x", "1", 2).to_values())]
+        );
     }
 
     #[test]

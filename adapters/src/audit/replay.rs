@@ -15,7 +15,7 @@ use crate::views::envelope;
 
 use super::check::{AuditedEvent, Check};
 use super::senders::SenderBook;
-use super::views::{diff, diff_violations, keyed, LiveViews};
+use super::views::{diff, diff_violations, LiveViews, Rows};
 use super::violation::{Rule, Violation};
 
 /// Events folded at a time (any split gives the same rows; this one bounds the memory held).
@@ -107,10 +107,10 @@ impl Check for ReplayCheck {
         }
         for (view, rows) in self.views.iter().zip(&self.rows) {
             for table in view.tables() {
-                let rebuilt = match keyed(table, rows.rows_of(table.name).cloned().collect()) {
-                    Ok(rows) => rows,
-                    Err(e) => return self.fail(out, e.to_string()),
-                };
+                let rebuilt: Rows = rows
+                    .rows_of(table.name)
+                    .map(|(key, row)| (key.clone(), row.clone()))
+                    .collect();
                 let live = self.live.rows(table.name);
                 let d = diff(table, &live, &rebuilt);
                 if !d.is_empty() {
