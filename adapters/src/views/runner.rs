@@ -607,7 +607,7 @@ async fn write(tx: &mut Tx, db: &Db, changes: &[Change]) -> Result<(), ViewError
     Ok(())
 }
 
-/// Deletes then upserts rows of one table, [`sql::ROWS_PER_STATEMENT`] per statement.
+/// Deletes then upserts rows of one table, in as few statements as [`sql::statements`] allows.
 async fn write_table(
     tx: &mut Tx,
     db: &Db,
@@ -616,12 +616,12 @@ async fn write_table(
     deletes: &[&Key],
 ) -> Result<(), ViewError> {
     let dialect = db.dialect();
-    for chunk in deletes.chunks(sql::ROWS_PER_STATEMENT) {
+    for chunk in sql::statements(dialect, table.key, deletes) {
         if let Some(statement) = sql::delete(dialect, table, chunk)? {
             tx.exec(&statement).await?;
         }
     }
-    for chunk in upserts.chunks(sql::ROWS_PER_STATEMENT) {
+    for chunk in sql::statements(dialect, table.columns.len(), upserts) {
         if let Some(statement) = sql::upsert(dialect, table, chunk)? {
             tx.exec(&statement).await?;
         }
@@ -644,5 +644,74 @@ pub fn envelope(e: StoredEvent) -> Envelope {
         event_type: e.event_type,
         event_version: e.event_version,
         payload: e.payload,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::open_store;
+    use plera_projections::rows::Record;
+    use plera_projections::senders::SenderRow;
+
+    /// A full row of `table` whose cells all derive from `i` (distinct keys), `tag` in its last
+    /// text column.
+    fn row(table: &Table, i: usize, tag: &str) -> Vec<Value> {
+        let last_text = table.columns.iter().rposition(|c| c.kind == Kind::Text);
+        table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(j, c)| match c.kind {
+                Kind::Int => Value::Int(i as i64),
+                Kind::Real => Value::Real(i as f64 / 4.0),
+                Kind::Text if Some(j) == last_text && j >= table.key => Value::Text(tag.into()),
+                Kind::Text => Value::Text(format!("r{i:05}-{j}")),
+            })
+            .collect()
+    }
+
+    /// The widest view table, written, rewritten and partly deleted on SQLite in statements of
+    /// every size [`sql::statements`] makes (its largest binds nearly 32,766 parameters).
+    #[tokio::test]
+    async fn sqlite_bulk_writes_of_every_statement_size_store_every_row() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("plera.db").display());
+        let store = open_store(&url).await.expect("open store");
+        let db = Db::of(&store);
+        let table = SenderRow::table();
+        let full = 32_766 / table.columns.len();
+        let n = 2 * full + 4 * 16 + 3;
+        let dump = || async {
+            let mut query = sql::select(db.dialect(), table);
+            query.push(&sql::order_by_key(table));
+            db.fetch(&query, &sql::kinds(table)).await.expect("dump")
+        };
+        for tag in ["first", "second"] {
+            let rows: Vec<Vec<Value>> = (0..n).map(|i| row(table, i, tag)).collect();
+            let mut tx = db.begin().await.expect("begin");
+            write_table(&mut tx, &db, table, &rows.iter().collect::<Vec<_>>(), &[])
+                .await
+                .expect("upsert");
+            tx.commit().await.expect("commit");
+            assert_eq!(dump().await, rows, "every row, as written ({tag})");
+        }
+        let gone: Vec<Key> = (0..n)
+            .step_by(3)
+            .map(|i| table.key_of(&row(table, i, "")).expect("key"))
+            .collect();
+        let mut tx = db.begin().await.expect("begin");
+        write_table(&mut tx, &db, table, &[], &gone.iter().collect::<Vec<_>>())
+            .await
+            .expect("delete");
+        tx.commit().await.expect("commit");
+        let kept: Vec<Vec<Value>> = (0..n)
+            .filter(|i| i % 3 != 0)
+            .map(|i| row(table, i, "second"))
+            .collect();
+        let left = dump().await;
+        assert_eq!(left.len(), n - gone.len());
+        assert_eq!(left, kept);
+        store.close().await;
     }
 }

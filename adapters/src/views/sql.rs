@@ -1,8 +1,10 @@
 //! Statements over any view table, built from its [`Table`] description: bulk upserts and
 //! deletes for a batch's changes, and keyed selects for the rows a batch reads. The bulk
-//! statements have one text per table (and prefix length), whatever the number of rows, so each
-//! database parses and plans them once: rows and keys travel as PostgreSQL arrays
-//! (`UNNEST($1::text[], ...)`) or as one JSON text on SQLite (`json_each(?)`).
+//! statements have a few texts per table (and prefix length), whatever the number of rows, so
+//! each database parses and plans them once: on PostgreSQL rows and keys travel as arrays
+//! (`UNNEST($1::text[], ...)`); on SQLite rows to write are bound cell by cell in a multi-row
+//! `VALUES` of a few fixed sizes ([`statements`]), and keys to load as one JSON text
+//! (`json_each(?)`).
 
 use plera_projections::queries::ViewError;
 use plera_projections::rows::{Column, Key, Kind, Table, Value};
@@ -48,10 +50,46 @@ pub(crate) fn keys_per_statement(dialect: Dialect, len: usize) -> usize {
     (dialect.max_params() / len.max(1)).max(1)
 }
 
-/// How many rows or keys one bulk statement ([`load`], [`upsert`], [`delete`]) carries. They
-/// travel as arrays (PostgreSQL) or one JSON text (SQLite), so no parameter limit applies; this
-/// only bounds a statement's size.
+/// How many rows or keys one bulk statement ([`load`]; [`upsert`] and [`delete`] on PostgreSQL)
+/// carries. They travel as arrays (PostgreSQL) or one JSON text (SQLite), so no parameter limit
+/// applies; this only bounds a statement's size.
 pub(crate) const ROWS_PER_STATEMENT: usize = 10_000;
+
+/// Parameters one SQLite statement may bind: the bundled SQLite's `SQLITE_MAX_VARIABLE_NUMBER`
+/// (32,766 since 3.32; `Dialect::max_params` keeps to 999 for the `OR` chains of
+/// [`push_keys`], which SQLite's expression depth limit bounds anyway).
+const SQLITE_PARAMS: usize = 32_766;
+
+/// `items` (rows or keys of `width` cells) cut into the statements of one bulk [`upsert`] or
+/// [`delete`]. PostgreSQL binds a statement's rows as one array per column, so only
+/// [`ROWS_PER_STATEMENT`] bounds a statement. SQLite binds every cell: a statement carries as
+/// many rows as its parameter limit allows, the rest go in statements of a power of 4 rows, so
+/// that a table has a handful of statement texts, each prepared once and cached, and no
+/// statement holds a row twice.
+pub(crate) fn statements<T>(dialect: Dialect, width: usize, items: &[T]) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = items;
+    while !rest.is_empty() {
+        let n = match dialect {
+            Dialect::Postgres => rest.len().min(ROWS_PER_STATEMENT),
+            Dialect::Sqlite => {
+                let most = (SQLITE_PARAMS / width.max(1)).max(1);
+                if rest.len() >= most {
+                    most
+                } else {
+                    std::iter::successors(Some(1usize), |n| Some(n * 4))
+                        .take_while(|n| *n <= rest.len())
+                        .last()
+                        .unwrap_or(1)
+                }
+            }
+        };
+        let (head, tail) = rest.split_at(n);
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
 
 /// The rows of `table` whose first `keys[i].len()` key columns equal one of `keys` (all of one
 /// length, at least 1; distinct). One statement text per table and prefix length, whatever the
@@ -78,8 +116,9 @@ pub(crate) fn load(dialect: Dialect, table: &Table, keys: &[&Key]) -> Result<Sql
 }
 
 /// `INSERT ... ON CONFLICT (key) DO UPDATE SET ...` for full rows of `table`, all of them in one
-/// statement (one text per table); `None` when there are no rows. Every row must have a distinct
-/// key (a batch's changes do).
+/// statement (one text per table and number of rows on SQLite, see [`statements`]; one per
+/// table on PostgreSQL); `None` when there are no rows. Every row must have a distinct key (a
+/// batch's changes do).
 pub(crate) fn upsert(
     dialect: Dialect,
     table: &Table,
@@ -112,17 +151,14 @@ pub(crate) fn upsert(
             sql.push(")");
         }
         Dialect::Sqlite => {
-            sql.push("SELECT ");
-            for j in 0..table.columns.len() {
-                if j > 0 {
-                    sql.push(", ");
-                }
-                sql.push(&format!("json_extract(value, '$[{j}]')"));
-            }
-            sql.push(" FROM json_each(")
-                .bind_text(&json_rows(rows.iter().map(|row| row.iter().cloned()))?)
-                // A SELECT feeding an upsert needs a WHERE, or SQLite reads ON CONFLICT as a join.
-                .push(") WHERE true");
+            // Cells bound one by one: SQLite reads them as they are, where a JSON text of the
+            // rows would be parsed again for every cell taken out of it.
+            sql.push("VALUES ");
+            push_tuples(
+                &mut sql,
+                table.columns,
+                rows.iter().map(|row| row.as_slice()),
+            );
         }
     }
     let key: Vec<&str> = table.key_columns().iter().map(|c| c.name).collect();
@@ -139,8 +175,8 @@ pub(crate) fn upsert(
     Ok(Some(sql))
 }
 
-/// `DELETE FROM <table>` the rows with one of `keys` (full keys), in one statement (one text per
-/// table); `None` when there are none.
+/// `DELETE FROM <table>` the rows with one of `keys` (full keys), in one statement (texts as
+/// [`upsert`]'s); `None` when there are none.
 pub(crate) fn delete(
     dialect: Dialect,
     table: &Table,
@@ -169,11 +205,13 @@ pub(crate) fn delete(
                 sql.push(if j == 0 { "v_." } else { ", v_." })
                     .push(column.name);
             }
-            sql.push(") IN (SELECT ");
-            push_json_columns(&mut sql, columns.len());
-            sql.push(" FROM json_each(")
-                .bind_text(&json_rows(keys.iter().map(|k| k.iter().map(Value::from)))?)
-                .push("))");
+            sql.push(") IN (VALUES ");
+            let keys: Vec<Vec<Value>> = keys
+                .iter()
+                .map(|k| k.iter().map(Value::from).collect())
+                .collect();
+            push_tuples(&mut sql, columns, keys.iter().map(Vec::as_slice));
+            sql.push(")");
         }
     }
     Ok(Some(sql))
@@ -237,13 +275,17 @@ fn push_key_match(sql: &mut Sql, columns: &[Column]) {
     }
 }
 
-/// `json_extract(value, '$[0]'), ...` for `n` columns.
-fn push_json_columns(sql: &mut Sql, n: usize) {
-    for j in 0..n {
-        if j > 0 {
-            sql.push(", ");
+/// `(?, ?, ...), (?, ...)`: each row's cells bound as `columns`' kinds (a missing cell as NULL).
+fn push_tuples<'r>(sql: &mut Sql, columns: &[Column], rows: impl Iterator<Item = &'r [Value]>) {
+    for (i, row) in rows.enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" });
+        for (j, column) in columns.iter().enumerate() {
+            if j > 0 {
+                sql.push(", ");
+            }
+            sql.bind(column.kind, row.get(j).cloned().unwrap_or(Value::Null));
         }
-        sql.push(&format!("json_extract(value, '$[{j}]')"));
+        sql.push(")");
     }
 }
 
@@ -327,13 +369,13 @@ mod tests {
     }
 
     #[test]
-    fn an_upsert_has_one_text_per_table_whatever_the_row_count() {
+    fn an_upsert_has_one_text_per_table_and_row_count() {
         let table = ThreadRow::table();
         let (a, b, c) = (row(table, "a"), row(table, "b"), row(table, "c"));
         for dialect in [Dialect::Postgres, Dialect::Sqlite] {
-            let one = upsert(dialect, table, &[&a]).unwrap().unwrap();
             let three = upsert(dialect, table, &[&a, &b, &c]).unwrap().unwrap();
-            assert_eq!(one.text(), three.text(), "{dialect:?}");
+            let again = upsert(dialect, table, &[&c, &b, &a]).unwrap().unwrap();
+            assert_eq!(three.text(), again.text(), "{dialect:?}");
             assert!(three
                 .text()
                 .starts_with("INSERT INTO inbox_threads (workspace_id, lead_id"));
@@ -344,10 +386,13 @@ mod tests {
             assert!(!three.text().contains("lead_id = excluded"));
             assert!(upsert(dialect, table, &[]).unwrap().is_none());
         }
-        // PostgreSQL: one array per column, each holding the rows' cells in order.
+        // PostgreSQL: one array per column, each holding the rows' cells in order, one text
+        // whatever the row count.
         let pg = upsert(Dialect::Postgres, table, &[&a, &b, &c])
             .unwrap()
             .unwrap();
+        let one = upsert(Dialect::Postgres, table, &[&a]).unwrap().unwrap();
+        assert_eq!(one.text(), pg.text());
         assert_eq!(pg.params().len(), table.columns.len());
         let Param::Array(Kind::Text, first) = &pg.params()[0] else {
             panic!("the first column is bound as a text array");
@@ -360,16 +405,45 @@ mod tests {
                 Value::Text("c".into())
             ]
         );
-        // SQLite: one JSON text with every row.
+        // SQLite: every cell bound, row after row, in a multi-row VALUES.
         let lite = upsert(Dialect::Sqlite, table, &[&a, &b]).unwrap().unwrap();
-        assert_eq!(lite.params().len(), 1);
-        let Param::Value(Kind::Text, Value::Text(json)) = &lite.params()[0] else {
-            panic!("the rows are bound as one JSON text");
+        let width = table.columns.len();
+        assert_eq!(lite.params().len(), 2 * width);
+        let tuple = format!("({})", vec!["?"; width].join(", "));
+        assert!(lite
+            .text()
+            .contains(&format!(") VALUES {tuple}, {tuple} ON CONFLICT")));
+        let Param::Value(Kind::Text, Value::Text(first)) = &lite.params()[width] else {
+            panic!("the second row's first cell is bound as text");
         };
-        let parsed: Vec<Vec<serde_json::Value>> = serde_json::from_str(json).unwrap();
-        assert_eq!(parsed.len(), 2);
-        assert_eq!(parsed[1][0], serde_json::json!("b"));
-        assert_eq!(parsed[1].len(), table.columns.len());
+        assert_eq!(first, "b");
+    }
+
+    #[test]
+    fn sqlite_statements_fill_the_parameter_limit_then_take_powers_of_four() {
+        let sizes = |width: usize, n: usize| -> Vec<usize> {
+            let items = vec![0u8; n];
+            statements(Dialect::Sqlite, width, &items)
+                .iter()
+                .map(|s| s.len())
+                .collect()
+        };
+        // 35 columns: 936 rows bind 32,760 parameters, the most under 32,766.
+        assert_eq!(sizes(35, 936 * 2 + 100), vec![936, 936, 64, 16, 16, 4]);
+        assert_eq!(sizes(3, 7), vec![4, 1, 1, 1]);
+        assert_eq!(sizes(3, 0), Vec::<usize>::new());
+        assert_eq!(sizes(40_000, 2), vec![1, 1]);
+        // Every row lands in exactly one statement, in order.
+        let items: Vec<usize> = (0..5_000).collect();
+        let cut = statements(Dialect::Sqlite, 11, &items);
+        assert_eq!(cut.concat(), items);
+        assert!(cut.iter().all(|s| s.len() * 11 <= SQLITE_PARAMS));
+        // PostgreSQL: arrays, so only the statement size bounds a statement.
+        let pg: Vec<usize> = statements(Dialect::Postgres, 35, &vec![0u8; 25_000])
+            .iter()
+            .map(|s| s.len())
+            .collect();
+        assert_eq!(pg, vec![10_000, 10_000, 5_000]);
     }
 
     #[test]
@@ -397,13 +471,15 @@ mod tests {
             KeyPart::from("l1"),
             KeyPart::from("acc"),
         ];
-        let del = delete(Dialect::Sqlite, table, &[&full]).unwrap().unwrap();
+        let del = delete(Dialect::Sqlite, table, &[&full, &full])
+            .unwrap()
+            .unwrap();
         assert_eq!(
             del.text(),
             "DELETE FROM inbox_threads AS v_ WHERE (v_.workspace_id, v_.lead_id, v_.account_id) \
-             IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
-             json_extract(value, '$[2]') FROM json_each(?))"
+             IN (VALUES (?, ?, ?), (?, ?, ?))"
         );
+        assert_eq!(del.params().len(), 6);
         let del = delete(Dialect::Postgres, table, &[&full, &full])
             .unwrap()
             .unwrap();
