@@ -13,3 +13,9 @@ pub mod simulation;
 pub mod store;
 pub mod views;
 pub mod webhook;
+
+/// The allocator plera's binaries run on (`#[global_allocator] static A: Allocator = Allocator;`):
+/// mimalloc rather than glibc's malloc, whose arenas spent a third of a rebuild's CPU on the many
+/// small rows and keys the views and the engine allocate across threads (BENCHMARKS.md §2).
+/// The benches run on it too, so that they measure what the `plera` binary does.
+pub use mimalloc::MiMalloc as Allocator;

@@ -19,6 +19,9 @@ use plera_benches::rig::start;
 use plera_benches::synth::{append_log, LogShape};
 use plera_projections::{all_views, decode_all, Decoded, Envelope, Snapshot};
 
+#[global_allocator]
+static ALLOCATOR: plera_adapters::Allocator = plera_adapters::Allocator;
+
 const BATCH: usize = 2_000;
 
 fn main() -> Result<(), String> {

@@ -6,39 +6,40 @@
 //! cargo run --release -p plera-benches --bin plera-bench-memory -- 100000 1000 memory-log
 //! ```
 
+use plera_adapters::Allocator;
 use plera_benches::machine;
 use plera_benches::memory;
 use plera_benches::report::HEADER;
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The system allocator, counting the bytes it holds for the program.
+/// The binaries' allocator, counting the bytes it holds for the program.
 struct Counting;
 
 static LIVE: AtomicU64 = AtomicU64::new(0);
 
-// SAFETY: every call is forwarded unchanged to the system allocator; the counter has no effect on
+// SAFETY: every call is forwarded unchanged to the binaries' allocator; the counter has no effect on
 // the memory handed out.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         LIVE.fetch_add(layout.size() as u64, Ordering::Relaxed);
-        System.alloc(layout)
+        Allocator.alloc(layout)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         LIVE.fetch_sub(layout.size() as u64, Ordering::Relaxed);
-        System.dealloc(ptr, layout)
+        Allocator.dealloc(ptr, layout)
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         LIVE.fetch_add(layout.size() as u64, Ordering::Relaxed);
-        System.alloc_zeroed(layout)
+        Allocator.alloc_zeroed(layout)
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         LIVE.fetch_add(new_size as u64, Ordering::Relaxed);
         LIVE.fetch_sub(layout.size() as u64, Ordering::Relaxed);
-        System.realloc(ptr, layout, new_size)
+        Allocator.realloc(ptr, layout, new_size)
     }
 }
 

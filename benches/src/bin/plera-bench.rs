@@ -15,6 +15,9 @@ use plera_benches::report::{Sink, HEADER};
 use plera_benches::{ingest, machine, replay, simulate};
 use std::path::PathBuf;
 
+#[global_allocator]
+static ALLOCATOR: plera_adapters::Allocator = plera_adapters::Allocator;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Bench {
     /// The command path, beside cqrs-es and raw inserts, over history lengths.
