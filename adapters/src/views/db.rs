@@ -234,24 +234,25 @@ pub(crate) fn storage(e: sqlx::Error) -> ViewError {
 
 type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>;
 
+/// Binds one value; text is lent to the query, not copied (the statement outlives its run).
 fn bind_value<'q, DB>(
     query: Query<'q, DB>,
     kind: Kind,
-    value: &Value,
+    value: &'q Value,
 ) -> Result<Query<'q, DB>, ViewError>
 where
     DB: Database,
     Option<i64>: Encode<'q, DB> + Type<DB>,
     Option<f64>: Encode<'q, DB> + Type<DB>,
-    Option<String>: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
 {
     Ok(match (kind, value) {
         (Kind::Int, Value::Int(i)) => query.bind(Some(*i)),
         (Kind::Int, Value::Null) => query.bind(None::<i64>),
         (Kind::Real, Value::Real(r)) => query.bind(Some(*r)),
         (Kind::Real, Value::Null) => query.bind(None::<f64>),
-        (Kind::Text, Value::Text(s)) => query.bind(Some(s.clone())),
-        (Kind::Text, Value::Null) => query.bind(None::<String>),
+        (Kind::Text, Value::Text(s)) => query.bind(Some(s.as_str())),
+        (Kind::Text, Value::Null) => query.bind(None::<&str>),
         (kind, value) => return Err(mismatch(kind, value)),
     })
 }
@@ -262,7 +263,7 @@ fn mismatch(kind: Kind, value: &Value) -> ViewError {
 
 fn bind_sqlite<'q>(
     mut query: Query<'q, Sqlite>,
-    params: &[Param],
+    params: &'q [Param],
 ) -> Result<Query<'q, Sqlite>, ViewError> {
     for param in params {
         query = match param {
@@ -279,7 +280,7 @@ fn bind_sqlite<'q>(
 
 fn bind_pg<'q>(
     mut query: Query<'q, Postgres>,
-    params: &[Param],
+    params: &'q [Param],
 ) -> Result<Query<'q, Postgres>, ViewError> {
     for param in params {
         query = match param {
@@ -308,11 +309,11 @@ fn bind_pg<'q>(
                 values
                     .iter()
                     .map(|v| match v {
-                        Value::Text(s) => Ok(Some(s.clone())),
+                        Value::Text(s) => Ok(Some(s.as_str())),
                         Value::Null => Ok(None),
                         other => Err(mismatch(Kind::Text, other)),
                     })
-                    .collect::<Result<Vec<Option<String>>, _>>()?,
+                    .collect::<Result<Vec<Option<&str>>, _>>()?,
             ),
         };
     }
