@@ -553,6 +553,88 @@ async fn a_rebuild_written_in_many_flushes_equals_the_incremental_rows_on_postgr
     a_rebuild_written_in_many_flushes_equals_the_incremental_rows(Db::Postgres).await;
 }
 
+/// A rebuild stopped part way (its future dropped, as when `plera replay` is killed) leaves
+/// every view's rows exactly as of its checkpoint: each flush writes the rows as they stand after
+/// the very batches its checkpoint names, though the views fold at their own pace. A catch-up
+/// then finishes the job.
+/// (Run on the test's own thread, not through [`in_place`]: rustc cannot prove this future
+/// `Send` for every lifetime, and it need not be. Its places are removed at the end.)
+async fn a_rebuild_stopped_part_way_leaves_rows_as_of_its_checkpoints(kind: Db) {
+    let events = stream().await;
+    let place = Place::new(kind).await;
+    {
+        let store = place.open().await;
+        append(&store, events).await;
+        let rebuilding = Views::with_batch(&store, 3);
+        let half = events.len() as u64 / 2;
+        let (reached, half_way) = tokio::sync::watch::channel(0u64);
+        let rebuild = tokio::spawn(rebuild_reporting(rebuilding.clone(), reached));
+        half_way
+            .clone()
+            .wait_for(|done| *done >= half)
+            .await
+            .expect("the rebuild gets half way");
+        rebuild.abort();
+        assert!(
+            rebuild.await.is_err_and(|e| e.is_cancelled()),
+            "the rebuild is stopped half way"
+        );
+        let counts = rebuilding.counts().await.expect("counts");
+        let at = counts[0].position;
+        assert!(counts.iter().all(|c| c.position == at), "{counts:?}");
+        assert!(
+            at > 0 && at < events.len() as u64,
+            "stopped after a flush, before the end: {at}"
+        );
+        let stopped = dump(&rebuilding).await;
+        // The incremental runner over the log up to the checkpoint, in a place of its own.
+        let other = Place::new(kind).await;
+        {
+            let reference = other.open().await;
+            let (head, tail): (&'static [StoredEvent], &'static [StoredEvent]) =
+                events.split_at(at as usize);
+            append(&reference, head).await;
+            let views = Views::with_batch(&reference, 13);
+            views
+                .catch_up_all()
+                .await
+                .expect("catch up to the checkpoint");
+            let expected = dump(&views).await;
+            assert!(stopped == expected, "the rows as of position {at}");
+            append(&reference, tail).await;
+            views.catch_up_all().await.expect("catch up to the end");
+            let finished = rebuilding.catch_up_all().await.expect("finish the rebuild");
+            assert_eq!(finished, events.len() as u64);
+            let (rows, expected) = (dump(&rebuilding).await, dump(&views).await);
+            assert!(rows == expected, "the rows of a finished rebuild");
+            reference.close().await;
+        }
+        other.cleanup().await;
+        store.close().await;
+    }
+    place.cleanup().await;
+}
+
+/// Rebuilds every view, reporting each position reached.
+async fn rebuild_reporting(views: Views, reached: tokio::sync::watch::Sender<u64>) {
+    views
+        .rebuild_all(move |done, _| {
+            reached.send_replace(done);
+        })
+        .await
+        .expect("rebuild");
+}
+
+#[tokio::test]
+async fn a_rebuild_stopped_part_way_leaves_rows_as_of_its_checkpoints_on_sqlite() {
+    a_rebuild_stopped_part_way_leaves_rows_as_of_its_checkpoints(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_rebuild_stopped_part_way_leaves_rows_as_of_its_checkpoints_on_postgres() {
+    a_rebuild_stopped_part_way_leaves_rows_as_of_its_checkpoints(Db::Postgres).await;
+}
+
 /// A rebuild racing another process's runner (no shared lock): whichever moves the checkpoints
 /// first, the rebuild either flushes its rows or drops them and carries on incrementally, and
 /// the rows end as the incremental runner's.

@@ -180,16 +180,26 @@ impl Db {
     }
 
     /// Opens a write transaction.
+    ///
+    /// On a task of its own, so that it always finishes: sqlx's `begin` dropped half way (a
+    /// cancelled catch-up or rebuild) can hand the connection back to the pool inside the
+    /// transaction it began, and the next `BEGIN` on it fails. A transaction begun for a caller
+    /// that is gone is dropped by the task, which rolls it back.
     pub(crate) async fn begin(&self) -> Result<Tx, ViewError> {
-        match self {
-            Db::Sqlite { writer, .. } => Ok(Tx::Sqlite(
-                writer
-                    .begin_with("BEGIN IMMEDIATE")
-                    .await
-                    .map_err(storage)?,
-            )),
-            Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await.map_err(storage)?)),
-        }
+        let db = self.clone();
+        tokio::spawn(async move {
+            match db {
+                Db::Sqlite { writer, .. } => Ok(Tx::Sqlite(
+                    writer
+                        .begin_with("BEGIN IMMEDIATE")
+                        .await
+                        .map_err(storage)?,
+                )),
+                Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await.map_err(storage)?)),
+            }
+        })
+        .await
+        .map_err(|e| ViewError::Storage(format!("beginning a transaction: {e}")))?
     }
 }
 
