@@ -7,6 +7,7 @@
 
 mod db;
 mod queries;
+mod rebuild;
 mod runner;
 mod sql;
 

@@ -8,8 +8,7 @@
 //! database (another process, a `plera replay` beside a live engine) that got there first makes
 //! this one's transaction roll back and read again instead of applying a batch twice.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
 use plera_actors::store::{EventLog, StoredEvent};
 use plera_projections::projection::MAX_ROUNDS;
@@ -259,130 +258,12 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Replays the whole log into `views`, whose tables and checkpoints [`Runner::reset`] has just
-    /// emptied (the caller holds the runner lock from the reset on). Every row a batch reads was
-    /// written by an earlier batch of this rebuild, so the rows stay in memory (a complete
-    /// [`Snapshot`] per view): each batch is folded once, with nothing to load, and the rows it
-    /// changed are written in bulk, with the checkpoints, every [`REBUILD_FLUSH_BATCHES`] batches
-    /// or [`REBUILD_FLUSH_ROWS`] changes, and at the end. `progress(done, total)` follows each folded batch.
-    ///
-    /// Pipelined: while a batch is folded, the next one is read and decoded, and the rows of the
-    /// last flush that fell due (copied out of memory) are written, across as many batches as the
-    /// write takes (the next flush waits for it); the views
-    /// fold a batch each on a blocking thread of its own (they share nothing but the decoded
-    /// batch), and every view still sees the batches one after the other in log order.
-    ///
-    /// The rows written are exactly those [`Runner::run`] writes: the same folds over the same
-    /// batches, each seeing the rows as they stand. If another runner (another process) moved a
-    /// checkpoint meanwhile, the rows in memory are dropped and the incremental runner takes over
-    /// from the stored checkpoints.
-    pub(crate) async fn rebuild(
-        &self,
-        views: &[Arc<dyn Projection>],
-        progress: &mut (dyn FnMut(u64, u64) + Send),
-    ) -> Result<u64, ViewError> {
-        let mut state: Vec<Rebuilding> = views
-            .iter()
-            .map(|view| Rebuilding {
-                view: Arc::clone(view),
-                rows: Snapshot::complete(),
-                dirty: BTreeMap::new(),
-            })
-            .collect();
-        let (mut at, mut flushed) = (0u64, 0u64);
-        let (mut pending, mut batches) = (0usize, 0usize);
-        let mut total = None;
-        let mut next = self.read_decoded(0).await?;
-        // The last flush that fell due, being written while the next batches are read and
-        // folded; the next flush waits for it (flushes move the checkpoints one after the other).
-        let mut writing: Option<FlushWrite<'_>> = None;
-        while let Some((last, decoded)) = next.take() {
-            let total = match total {
-                Some(total) => total,
-                None => *total.insert(self.log_end().await?),
-            };
-            let step = async { tokio::join!(self.read_decoded(last), fold_all(state, decoded)) };
-            tokio::pin!(step);
-            // The step runs to its end whatever the write does, so that no fold outlives it.
-            let mut written = Ok(true);
-            let (read, folded) = loop {
-                let Some(write) = writing.as_mut() else {
-                    break (&mut step).await;
-                };
-                tokio::select! {
-                    out = &mut step => break out,
-                    done = write => {
-                        writing = None;
-                        written = done;
-                    }
-                }
-            };
-            if !written? {
-                return self.run(&borrow(views), progress).await;
-            }
-            let (folded, changed) = folded?;
-            state = folded;
-            next = read?;
-            pending += changed;
-            at = last;
-            batches += 1;
-            progress(at, total.max(at));
-            if pending >= REBUILD_FLUSH_ROWS || batches >= REBUILD_FLUSH_BATCHES {
-                let flush = Flush::take(&mut state, flushed, at);
-                if !self.start_flush(&mut writing, flush).await? {
-                    return self.run(&borrow(views), progress).await;
-                }
-                (flushed, pending, batches) = (at, 0, 0);
-            }
-        }
-        if at > flushed {
-            let flush = Flush::take(&mut state, flushed, at);
-            if !self.start_flush(&mut writing, flush).await? {
-                return self.run(&borrow(views), progress).await;
-            }
-        }
-        if let Some(write) = writing {
-            if !write.await? {
-                return self.run(&borrow(views), progress).await;
-            }
-        }
-        Ok(at)
-    }
-
-    /// Waits for the flush being written, then starts writing `flush`; false (nothing started)
-    /// if the previous one found a checkpoint moved.
-    async fn start_flush<'s>(
-        &'s self,
-        writing: &mut Option<FlushWrite<'s>>,
-        flush: Flush,
-    ) -> Result<bool, ViewError> {
-        if let Some(write) = writing.take() {
-            if !write.await? {
-                return Ok(false);
-            }
-        }
-        *writing = Some(Box::pin(self.write_flush(flush)));
-        Ok(true)
-    }
-
-    /// The batch after `after`, decoded (on a blocking thread: it is CPU work) and shared by the
-    /// views' folds, with its last position; `None` at the log's end.
-    async fn read_decoded(
-        &self,
-        after: u64,
-    ) -> Result<Option<(u64, Arc<Vec<Decoded>>)>, ViewError> {
-        let Some((last, batch)) = self.read_batch(after).await? else {
-            return Ok(None);
-        };
-        let decoded = tokio::task::spawn_blocking(move || decode_all(&batch))
-            .await
-            .map_err(|e| stopped("the decoding", &e))??;
-        Ok(Some((last, Arc::new(decoded))))
-    }
-
     /// The batch after `after` as the views' envelopes, with its last position; `None` at the
     /// log's end.
-    async fn read_batch(&self, after: u64) -> Result<Option<(u64, Vec<Envelope>)>, ViewError> {
+    pub(super) async fn read_batch(
+        &self,
+        after: u64,
+    ) -> Result<Option<(u64, Vec<Envelope>)>, ViewError> {
         let batch = self
             .log
             .read_after(after, self.batch)
@@ -393,174 +274,10 @@ impl Runner<'_> {
             .map(|e| e.position)
             .map(|last| (last, batch.into_iter().map(envelope).collect())))
     }
-
-    /// Writes a flush's rows and moves the checkpoints from its `from` to its `to`, in one
-    /// transaction; false (nothing written) if a checkpoint moved.
-    async fn write_flush(&self, flush: Flush) -> Result<bool, ViewError> {
-        let mut tx = self.db.begin().await?;
-        for (view, tables) in &flush.views {
-            if !advance(&mut tx, self.db, view.as_ref(), flush.from, flush.to).await? {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            for t in tables {
-                let upserts: Vec<&Vec<Value>> = t.upserts.iter().collect();
-                let deletes: Vec<&Key> = t.deletes.iter().collect();
-                write_table(&mut tx, self.db, t.table, &upserts, &deletes).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-}
-
-/// The rows a rebuild's flush writes, copied out of the views' memory when it fell due (so the
-/// folds go on while they are written), and the checkpoints' move.
-struct Flush {
-    from: u64,
-    to: u64,
-    views: Vec<(Arc<dyn Projection>, Vec<TableWrites>)>,
-}
-
-/// One table's rows to write: those changed since the last flush, as they stand, and the keys
-/// of those deleted.
-struct TableWrites {
-    table: &'static Table,
-    upserts: Vec<Vec<Value>>,
-    deletes: Vec<Key>,
-}
-
-impl Flush {
-    /// Takes every view's changed rows since the last flush (emptying its dirty set), to move
-    /// the checkpoints from `from` to `to`.
-    fn take(state: &mut [Rebuilding], from: u64, to: u64) -> Self {
-        let views = state
-            .iter_mut()
-            .map(|view| {
-                let tables = std::mem::take(&mut view.dirty)
-                    .into_iter()
-                    .map(|(name, (table, keys))| {
-                        let (mut upserts, mut deletes) = (Vec::new(), Vec::new());
-                        for key in keys {
-                            match view.rows.row(name, &key) {
-                                Some(row) => upserts.push(row.clone()),
-                                None => deletes.push(key),
-                            }
-                        }
-                        TableWrites {
-                            table,
-                            upserts,
-                            deletes,
-                        }
-                    })
-                    .collect();
-                (Arc::clone(&view.view), tables)
-            })
-            .collect();
-        Self { from, to, views }
-    }
-}
-
-/// How many changes a rebuild keeps in memory before writing the rows (with the checkpoints):
-/// large enough that the writes are a few bulk statements per table, small enough that a
-/// rebuild beside a live engine holds SQLite's write lock for a moment only.
-const REBUILD_FLUSH_ROWS: usize = 50_000;
-
-/// How many batches a rebuild folds at most between two writes (a rebuild's progress is on
-/// record, and survives a crash, at least this often).
-const REBUILD_FLUSH_BATCHES: usize = 25;
-
-/// A flush being written: whether the checkpoints were still where the rebuild left them.
-type FlushWrite<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, ViewError>> + Send + 'a>>;
-
-/// One view being rebuilt: all its rows, and the keys changed since the last flush. Owned (the
-/// view shared), so that it can move to the thread that folds it.
-struct Rebuilding {
-    view: Arc<dyn Projection>,
-    rows: Snapshot,
-    dirty: BTreeMap<&'static str, (&'static Table, BTreeSet<Key>)>,
-}
-
-impl Rebuilding {
-    /// Folds a batch (once: the snapshot answers every read) and applies its changes; returns how
-    /// many rows it changed.
-    fn fold(&mut self, events: &[Decoded]) -> Result<usize, ViewError> {
-        let dirty = &mut self.dirty;
-        let n = self
-            .rows
-            .fold_noting(self.view.as_ref(), events, |table, key| {
-                let (_, keys) = dirty
-                    .entry(table.name)
-                    .or_insert_with(|| (table, BTreeSet::new()));
-                if !keys.contains(key) {
-                    keys.insert(key.to_vec());
-                }
-            })?;
-        Ok(n)
-    }
-}
-
-/// Folds `batch` into every view, each on a blocking thread of its own, and waits for all of
-/// them: returns the views' states, in order, and how many rows they changed. A fold that fails
-/// or panics is an error (the other folds still finish first, so no thread outlives the call
-/// holding a view's rows).
-async fn fold_all(
-    state: Vec<Rebuilding>,
-    batch: Arc<Vec<Decoded>>,
-) -> Result<(Vec<Rebuilding>, usize), ViewError> {
-    let handles: Vec<_> = state
-        .into_iter()
-        .map(|mut view| {
-            let batch = Arc::clone(&batch);
-            let name = view.view.name();
-            let handle = tokio::task::spawn_blocking(move || {
-                let changed = view.fold(&batch);
-                changed.map(|n| (view, n))
-            });
-            (name, handle)
-        })
-        .collect();
-    let mut out = Vec::with_capacity(handles.len());
-    let (mut changed, mut failed) = (0, None);
-    for (name, handle) in handles {
-        match handle.await {
-            Ok(Ok((view, n))) => {
-                changed += n;
-                out.push(view);
-            }
-            Ok(Err(e)) => {
-                failed.get_or_insert(e);
-            }
-            Err(e) => {
-                failed.get_or_insert(stopped(&format!("the fold of view {name}"), &e));
-            }
-        }
-    }
-    match failed {
-        Some(e) => Err(e),
-        None => Ok((out, changed)),
-    }
-}
-
-/// A blocking task that did not return: a panic (or the runtime shutting down) becomes an error
-/// of the rebuild instead of a panic of its caller.
-fn stopped(what: &str, e: &tokio::task::JoinError) -> ViewError {
-    let how = if e.is_panic() {
-        "panicked"
-    } else {
-        "was cancelled"
-    };
-    ViewError::Storage(format!("{what} {how}"))
-}
-
-/// The views as the incremental runner takes them.
-fn borrow(views: &[Arc<dyn Projection>]) -> Vec<&dyn Projection> {
-    views.iter().map(|v| v.as_ref()).collect()
 }
 
 /// Moves `view`'s checkpoint from `from` to `to`; false if it is no longer at `from`.
-async fn advance(
+pub(super) async fn advance(
     tx: &mut Tx,
     db: &Db,
     view: &dyn Projection,
@@ -608,7 +325,7 @@ async fn write(tx: &mut Tx, db: &Db, changes: &[Change]) -> Result<(), ViewError
 }
 
 /// Deletes then upserts rows of one table, in as few statements as [`sql::statements`] allows.
-async fn write_table(
+pub(super) async fn write_table(
     tx: &mut Tx,
     db: &Db,
     table: &'static Table,
