@@ -95,7 +95,37 @@ impl Envelope {
     /// add aggregates, and skipping them keeps old views working. A known aggregate whose payload
     /// does not decode is an error: skipping it would make the views silently wrong.
     pub fn decode(&self) -> Result<Option<Decoded>, ProjectionError> {
-        let event = match self.aggregate_type.as_str() {
+        Stored {
+            position: self.position,
+            aggregate_type: &self.aggregate_type,
+            aggregate_id: &self.aggregate_id,
+            event_type: &self.event_type,
+            payload: &self.payload,
+        }
+        .decode()
+    }
+}
+
+/// A stored event's parts, borrowed: what [`Envelope::decode`] reads, for a caller that holds
+/// the event in another type (the audit) and should not copy its payload to decode it.
+#[derive(Clone, Copy, Debug)]
+pub struct Stored<'a> {
+    /// Position in the global order.
+    pub position: u64,
+    /// Aggregate type.
+    pub aggregate_type: &'a str,
+    /// Aggregate id.
+    pub aggregate_id: &'a str,
+    /// Event name (for errors).
+    pub event_type: &'a str,
+    /// The JSON payload.
+    pub payload: &'a Value,
+}
+
+impl Stored<'_> {
+    /// Decodes the payload, as [`Envelope::decode`] does.
+    pub fn decode(self) -> Result<Option<Decoded>, ProjectionError> {
+        let event = match self.aggregate_type {
             SENDER_ACCOUNT => self.parse().map(Event::Sender)?,
             LEAD_SEQUENCE => self.parse().map(Event::Lead)?,
             CAMPAIGN => self.parse().map(Event::Campaign)?,
@@ -105,16 +135,16 @@ impl Envelope {
         };
         Ok(Some(Decoded {
             position: self.position,
-            aggregate_id: self.aggregate_id.clone(),
+            aggregate_id: self.aggregate_id.to_string(),
             event,
         }))
     }
 
-    fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ProjectionError> {
+    fn parse<T: serde::de::DeserializeOwned>(self) -> Result<T, ProjectionError> {
         // Deserialized from the borrowed value: no copy of the payload's tree first.
-        T::deserialize(&self.payload).map_err(|e| ProjectionError::Decode {
+        T::deserialize(self.payload).map_err(|e| ProjectionError::Decode {
             position: self.position,
-            event_type: self.event_type.clone(),
+            event_type: self.event_type.to_string(),
             reason: e.to_string(),
         })
     }

@@ -29,7 +29,7 @@ use plera_actors::store::{EventLog, StoreError, StoredEvent};
 use plera_domain::lead::LeadSequenceEvent;
 use plera_domain::sender::SenderAccountEvent;
 use plera_projections::queries::ViewError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -172,13 +172,12 @@ impl Auditor {
 /// Reads an event of the aggregates the invariants speak of as its domain type.
 fn decode(stored: &StoredEvent) -> Result<Decoded, String> {
     let decoded = match stored.aggregate_type.as_str() {
+        // Deserialized from the borrowed payload: no copy of its tree first.
         "lead_sequence" => Decoded::Lead(
-            serde_json::from_value::<LeadSequenceEvent>(stored.payload.clone())
-                .map_err(|e| e.to_string())?,
+            LeadSequenceEvent::deserialize(&stored.payload).map_err(|e| e.to_string())?,
         ),
         "sender_account" => Decoded::Sender(
-            serde_json::from_value::<SenderAccountEvent>(stored.payload.clone())
-                .map_err(|e| e.to_string())?,
+            SenderAccountEvent::deserialize(&stored.payload).map_err(|e| e.to_string())?,
         ),
         _ => Decoded::Other,
     };
