@@ -192,17 +192,4 @@ mod tests {
         assert_eq!(out[0].rule, Rule::ViewUnfoldable);
         assert!(out[0].message.contains("position 2"), "{}", out[0].message);
     }
-
-    #[test]
-    fn events_the_views_fold_to_the_live_rows_raise_nothing() {
-        let mut check = ReplayCheck::new(live());
-        let mut out = Vec::new();
-        observe(
-            &mut check,
-            &stored(1, "billing", json!({"type": "Charged"})),
-            &mut out,
-        );
-        check.finish(&SenderBook::default(), &mut out);
-        assert!(out.is_empty(), "{out:?}");
-    }
 }
