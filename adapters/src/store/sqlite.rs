@@ -280,11 +280,11 @@ impl Drop for RollingBack {
 /// Pushes the queries of the last sequence of every aggregate in `events` and of the log's last
 /// position, at most `KEYS_PER_QUERY` aggregates per statement, each row `(type, id, last
 /// sequence, last position)`.
-fn push_lookups(query: &mut QueryBuilder<'_, Sqlite>, events: &[NewEvent]) {
+fn push_lookups<'a>(query: &mut QueryBuilder<'a, Sqlite>, events: &'a [NewEvent]) {
     for chunk in batch::aggregates(events).chunks(KEYS_PER_QUERY) {
         query.push("WITH k(t, i) AS (");
         query.push_values(chunk, |mut row, (t, i)| {
-            row.push_bind(t.to_string()).push_bind(i.to_string());
+            row.push_bind(*t).push_bind(*i);
         });
         query.push(
             ") SELECT k.t, k.i, (SELECT MAX(sequence) FROM events e \
