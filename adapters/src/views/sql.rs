@@ -157,7 +157,7 @@ pub(crate) fn upsert(
             push_tuples(
                 &mut sql,
                 table.columns,
-                rows.iter().map(|row| row.as_slice()),
+                rows.iter().map(|row| row.iter().cloned()),
             );
         }
     }
@@ -206,11 +206,11 @@ pub(crate) fn delete(
                     .push(column.name);
             }
             sql.push(") IN (VALUES ");
-            let keys: Vec<Vec<Value>> = keys
-                .iter()
-                .map(|k| k.iter().map(Value::from).collect())
-                .collect();
-            push_tuples(&mut sql, columns, keys.iter().map(Vec::as_slice));
+            push_tuples(
+                &mut sql,
+                columns,
+                keys.iter().map(|k| k.iter().map(Value::from)),
+            );
             sql.push(")");
         }
     }
@@ -276,14 +276,19 @@ fn push_key_match(sql: &mut Sql, columns: &[Column]) {
 }
 
 /// `(?, ?, ...), (?, ...)`: each row's cells bound as `columns`' kinds (a missing cell as NULL).
-fn push_tuples<'r>(sql: &mut Sql, columns: &[Column], rows: impl Iterator<Item = &'r [Value]>) {
+fn push_tuples<R, C>(sql: &mut Sql, columns: &[Column], rows: R)
+where
+    R: Iterator<Item = C>,
+    C: Iterator<Item = Value>,
+{
     for (i, row) in rows.enumerate() {
         sql.push(if i == 0 { "(" } else { ", (" });
-        for (j, column) in columns.iter().enumerate() {
+        let cells = row.chain(std::iter::repeat(Value::Null));
+        for (j, (column, value)) in columns.iter().zip(cells).enumerate() {
             if j > 0 {
                 sql.push(", ");
             }
-            sql.bind(column.kind, row.get(j).cloned().unwrap_or(Value::Null));
+            sql.bind(column.kind, value);
         }
         sql.push(")");
     }
