@@ -10,8 +10,9 @@
 
 use std::any::Any;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
+use std::sync::{Arc, OnceLock};
 
 use crate::envelope::Decoded;
 use crate::projection::Projection;
@@ -48,22 +49,62 @@ impl Ord for Read {
     }
 }
 
-/// One table's loaded rows and the prefixes they answer. Keys are looked up by slice
-/// (`Vec<KeyPart>: Borrow<[KeyPart]>`), so no lookup allocates.
+/// A loaded row, shared: a rebuild's flush holds the rows it writes without copying them, and a
+/// row replaced meanwhile is a new one.
+pub type Row = Arc<[Value]>;
+
+/// The hasher of the loaded rows' keys: fixed, so that a fold is the same computation on every
+/// run (the rows never depend on it: nothing is read back in hash order).
+type KeyHasher = foldhash::fast::FixedState;
+
+/// One table's loaded rows and the prefixes they answer.
+///
+/// Rows are found by hash (`Vec<KeyPart>: Borrow<[KeyPart]>`, so no lookup allocates): keys
+/// are text ids with long common prefixes, and ordered maps spent a rebuild's time comparing
+/// them. Key order is needed by prefix scans only, so the ordered index of the keys is built
+/// the first time a table is scanned and kept from then on: tables never scanned never pay.
 #[derive(Clone, Debug, Default)]
 struct LoadedTable {
     answered: BTreeSet<Key>,
-    rows: BTreeMap<Key, Vec<Value>>,
+    rows: HashMap<Key, Row, KeyHasher>,
+    ordered: OnceLock<BTreeSet<Key>>,
 }
 
 impl LoadedTable {
     fn with_prefix<'a>(
         &'a self,
         prefix: &'a [KeyPart],
-    ) -> impl Iterator<Item = (&'a Key, &'a Vec<Value>)> + 'a {
-        self.rows
+    ) -> impl Iterator<Item = (&'a Key, &'a Row)> + 'a {
+        let ordered = self
+            .ordered
+            .get_or_init(|| self.rows.keys().cloned().collect());
+        ordered
             .range::<[KeyPart], _>((Bound::Included(prefix), Bound::Unbounded))
-            .take_while(move |(k, _)| k.starts_with(prefix))
+            .take_while(move |k| k.starts_with(prefix))
+            .filter_map(|k| self.rows.get_key_value(k.as_slice()))
+    }
+
+    /// Inserts or replaces a row, keeping the ordered index (if built) current. A new row takes
+    /// `key` (left empty); a replaced one leaves it to the caller to reuse.
+    fn put(&mut self, key: &mut Key, row: Row) {
+        match self.rows.get_mut(key.as_slice()) {
+            Some(loaded) => *loaded = row,
+            None => {
+                if let Some(ordered) = self.ordered.get_mut() {
+                    ordered.insert(key.clone());
+                }
+                self.rows.insert(std::mem::take(key), row);
+            }
+        }
+    }
+
+    /// Removes a row, keeping the ordered index (if built) current.
+    fn remove(&mut self, key: &[KeyPart]) {
+        if self.rows.remove(key).is_some() {
+            if let Some(ordered) = self.ordered.get_mut() {
+                ordered.remove(key);
+            }
+        }
     }
 }
 
@@ -97,11 +138,11 @@ impl Snapshot {
     pub fn answer(&mut self, read: &Read, rows: Vec<Vec<Value>>) -> Result<(), ProjectionError> {
         let table = self.tables.entry(read.table.name).or_default();
         for row in rows {
-            let key = read.table.key_of(&row)?;
+            let mut key = read.table.key_of(&row)?;
             if !key.starts_with(&read.prefix) {
                 return Err(read.table.error("a loaded row does not match its read"));
             }
-            table.rows.insert(key, row);
+            table.put(&mut key, Row::from(row));
         }
         table.answered.insert(read.prefix.clone());
         Ok(())
@@ -156,18 +197,15 @@ impl Snapshot {
                 Change::Upsert { table, row } => {
                     table.key_into(&row, &mut key)?;
                     changed(table, &key);
-                    let rows = &mut self.tables.entry(table.name).or_default().rows;
-                    match rows.get_mut(key.as_slice()) {
-                        Some(loaded) => *loaded = row,
-                        None => {
-                            rows.insert(std::mem::take(&mut key), row);
-                        }
-                    }
+                    self.tables
+                        .entry(table.name)
+                        .or_default()
+                        .put(&mut key, Row::from(row));
                 }
                 Change::Delete { table, key } => {
                     changed(table, &key);
                     if let Some(loaded) = self.tables.get_mut(table.name) {
-                        loaded.rows.remove(&key);
+                        loaded.remove(&key);
                     }
                 }
             }
@@ -177,14 +215,11 @@ impl Snapshot {
 
     /// Every loaded row of `table` with its key, in key order (of a complete snapshot: the
     /// table's rows).
-    pub fn rows_of<'a>(
-        &'a self,
-        table: &str,
-    ) -> impl Iterator<Item = (&'a Key, &'a Vec<Value>)> + 'a {
+    pub fn rows_of<'a>(&'a self, table: &str) -> impl Iterator<Item = (&'a Key, &'a Row)> + 'a {
         self.tables
             .get(table)
             .into_iter()
-            .flat_map(|loaded| loaded.rows.iter())
+            .flat_map(|loaded| loaded.with_prefix(&[]))
     }
 
     /// Whether a read of `prefix` (or of a full key) is answered by an earlier, wider read.
@@ -196,7 +231,7 @@ impl Snapshot {
     }
 
     /// The loaded row of `table` with `key`.
-    pub fn row(&self, table: &str, key: &[KeyPart]) -> Option<&Vec<Value>> {
+    pub fn row(&self, table: &str, key: &[KeyPart]) -> Option<&Row> {
         self.tables.get(table)?.rows.get(key)
     }
 
@@ -205,7 +240,7 @@ impl Snapshot {
         &'a self,
         table: &'static str,
         prefix: &'a [KeyPart],
-    ) -> impl Iterator<Item = (&'a Key, &'a Vec<Value>)> + 'a {
+    ) -> impl Iterator<Item = (&'a Key, &'a Row)> + 'a {
         self.tables
             .get(table)
             .into_iter()
@@ -367,7 +402,7 @@ impl<'s> Stage<'s> {
             });
             return Ok((None, Before::Unknown));
         }
-        let row = snapshot.row(table.name, key).map(Vec::as_slice);
+        let row = snapshot.row(table.name, key).map(|row| &**row);
         let typed = row.map(R::from_values).transpose()?;
         Ok((typed, Before::Known(row)))
     }
@@ -563,7 +598,7 @@ impl<'s> Stage<'s> {
                 let (before, known_absent) = match before {
                     Before::Known(row) => (row, row.is_none()),
                     Before::Unknown => {
-                        let row = snapshot.row(name, &key).map(Vec::as_slice);
+                        let row = snapshot.row(name, &key).map(|row| &**row);
                         (row, row.is_none() && snapshot.covers(name, &key))
                     }
                 };
@@ -661,10 +696,13 @@ mod tests {
             vec![("pairs", key(&["x", "1"])), ("pairs", key(&["x", "2"]))]
         );
         assert_eq!(snapshot.fold(&Bumps, &[]).unwrap(), 1);
-        let rows: Vec<_> = snapshot.rows_of("pairs").collect();
+        let rows: Vec<_> = snapshot
+            .rows_of("pairs")
+            .map(|(k, row)| (k, row.to_vec()))
+            .collect();
         assert_eq!(
             rows,
-            vec![(&key(&["x", "1"]), &pair("x", "1", 2).to_values())]
+            vec![(&key(&["x", "1"]), pair("x", "1", 2).to_values())]
         );
     }
 
@@ -794,8 +832,10 @@ mod tests {
         snapshot.apply(changes).unwrap();
         assert_eq!(snapshot.row("pairs", &key(&["x", "1"])), None);
         assert_eq!(
-            snapshot.row("pairs", &key(&["x", "2"])),
-            Some(&pair("x", "2", 2).to_values())
+            snapshot
+                .row("pairs", &key(&["x", "2"]))
+                .map(|row| row.to_vec()),
+            Some(pair("x", "2", 2).to_values())
         );
     }
 
@@ -1112,7 +1152,7 @@ mod tests {
                     snapshot.apply(changes).unwrap();
                     prop_assert_eq!(snapshot.len(), state.len());
                     for (k, row) in &state {
-                        prop_assert_eq!(snapshot.row("pairs", k), Some(row));
+                        prop_assert_eq!(snapshot.row("pairs", k).map(|r| &**r), Some(row.as_slice()));
                     }
                 }
             }

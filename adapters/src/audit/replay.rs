@@ -117,7 +117,7 @@ impl Check for ReplayCheck {
             for table in view.tables() {
                 let rebuilt: Rows = rows
                     .rows_of(table.name)
-                    .map(|(key, row)| (key.clone(), row.clone()))
+                    .map(|(key, row)| (key.clone(), row.to_vec()))
                     .collect();
                 let live = self.live.rows(table.name);
                 let d = diff(table, &live, &rebuilt);

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use plera_projections::queries::ViewError;
 use plera_projections::rows::{Key, Table, Value};
-use plera_projections::stage::Snapshot;
+use plera_projections::stage::{Row, Snapshot};
 use plera_projections::{decode_all, Decoded, Projection};
 use tokio::sync::{mpsc, oneshot};
 
@@ -207,7 +207,7 @@ impl Runner<'_> {
                 return Ok(false);
             }
             for t in tables {
-                let upserts: Vec<&Vec<Value>> = t.upserts.iter().collect();
+                let upserts: Vec<&[Value]> = t.upserts.iter().map(|row| &**row).collect();
                 let deletes: Vec<&Key> = t.deletes.iter().collect();
                 write_table(&mut tx, self.db, t.table, &upserts, &deletes).await?;
             }
@@ -236,8 +236,8 @@ async fn hand_out(keepers: &[Keeper], batch: Arc<Vec<Decoded>>) -> Result<(), Vi
 /// A flush being written: whether the checkpoints were still where the rebuild left them.
 type FlushWrite<'a> = Pin<Box<dyn Future<Output = Result<bool, ViewError>> + Send + 'a>>;
 
-/// The rows a rebuild's flush writes, copied out of the keepers' memory when it fell due (so the
-/// folds go on while they are written), and the checkpoints' move.
+/// The rows a rebuild's flush writes, as they stood in the keepers' memory when it fell due
+/// (shared, not copied: a fold that changes one meanwhile replaces it), and the checkpoints' move.
 struct Flush {
     from: u64,
     to: u64,
@@ -248,7 +248,7 @@ struct Flush {
 /// of those deleted.
 struct TableWrites {
     table: &'static Table,
-    upserts: Vec<Vec<Value>>,
+    upserts: Vec<Row>,
     deletes: Vec<Key>,
 }
 
@@ -330,8 +330,8 @@ impl Rebuilding {
         Ok(n)
     }
 
-    /// The rows changed since the last flush, copied as they stand, and the keys of those
-    /// deleted; the dirty set starts again empty.
+    /// The rows changed since the last flush, as they stand, and the keys of those deleted; the
+    /// dirty set starts again empty.
     fn take_writes(&mut self) -> Vec<TableWrites> {
         std::mem::take(&mut self.dirty)
             .into_iter()
@@ -339,7 +339,7 @@ impl Rebuilding {
                 let (mut upserts, mut deletes) = (Vec::new(), Vec::new());
                 for key in keys {
                     match self.rows.row(name, &key) {
-                        Some(row) => upserts.push(row.clone()),
+                        Some(row) => upserts.push(Row::clone(row)),
                         None => deletes.push(key),
                     }
                 }

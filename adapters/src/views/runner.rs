@@ -299,7 +299,7 @@ pub(super) async fn advance(
 /// One table's share of a batch's changes.
 struct TableChanges<'c> {
     table: &'static Table,
-    upserts: Vec<&'c Vec<Value>>,
+    upserts: Vec<&'c [Value]>,
     deletes: Vec<&'c Key>,
 }
 
@@ -329,7 +329,7 @@ pub(super) async fn write_table(
     tx: &mut Tx,
     db: &Db,
     table: &'static Table,
-    upserts: &[&Vec<Value>],
+    upserts: &[&[Value]],
     deletes: &[&Key],
 ) -> Result<(), ViewError> {
     let dialect = db.dialect();
@@ -407,9 +407,15 @@ mod tests {
         for tag in ["first", "second"] {
             let rows: Vec<Vec<Value>> = (0..n).map(|i| row(table, i, tag)).collect();
             let mut tx = db.begin().await.expect("begin");
-            write_table(&mut tx, &db, table, &rows.iter().collect::<Vec<_>>(), &[])
-                .await
-                .expect("upsert");
+            write_table(
+                &mut tx,
+                &db,
+                table,
+                &rows.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                &[],
+            )
+            .await
+            .expect("upsert");
             tx.commit().await.expect("commit");
             assert_eq!(dump().await, rows, "every row, as written ({tag})");
         }

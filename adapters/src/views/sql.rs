@@ -122,7 +122,7 @@ pub(crate) fn load(dialect: Dialect, table: &Table, keys: &[&Key]) -> Result<Sql
 pub(crate) fn upsert(
     dialect: Dialect,
     table: &Table,
-    rows: &[&Vec<Value>],
+    rows: &[&[Value]],
 ) -> Result<Option<Sql>, ViewError> {
     if rows.is_empty() {
         return Ok(None);
