@@ -102,6 +102,7 @@ async fn open_sqlite(url: &str, shown: &str, pending: Pending) -> Result<Store, 
     let options = options
         .create_if_missing(false)
         .busy_timeout(WAIT)
+        .statement_cache_capacity(super::sqlite::STATEMENT_CACHE)
         .foreign_keys(true)
         .synchronous(SqliteSynchronous::Normal);
     let unreachable = |e: sqlx::Error| StoreOpenError::Unreachable {

@@ -37,6 +37,11 @@ const READERS: u32 = 4;
 /// How long a writer of another process may hold the file before an append fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Prepared statements a connection keeps (sqlx's default is 100). The views' bulk writes have a
+/// text per table and number of rows (up to about eight sizes each, for upserts and for deletes),
+/// which with the log's own statements passed 100: a rebuild prepared them again and again.
+pub(super) const STATEMENT_CACHE: usize = 512;
+
 /// The `SELECT` of whole events, for `concat!`.
 macro_rules! select_events {
     () => {
@@ -73,6 +78,7 @@ impl SqliteEventLog {
             })?
             .create_if_missing(true)
             .busy_timeout(BUSY_TIMEOUT)
+            .statement_cache_capacity(STATEMENT_CACHE)
             .foreign_keys(true)
             .synchronous(SqliteSynchronous::Normal);
         let unreachable = |e: sqlx::Error| StoreOpenError::Unreachable {
