@@ -119,6 +119,10 @@ pub enum KeyPart {
 /// A primary key (or a prefix of one), in column order.
 pub type Key = Vec<KeyPart>;
 
+/// The hasher of keys kept in hash maps: fixed, so that a fold is the same computation on every
+/// run (nothing is read back in hash order: the rows never depend on it).
+pub type KeyHasher = foldhash::fast::FixedState;
+
 impl TryFrom<&Value> for KeyPart {
     type Error = &'static str;
 

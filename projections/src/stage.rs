@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::envelope::Decoded;
 use crate::projection::Projection;
-use crate::rows::{cmp_tables, Change, Key, KeyPart, Record, Table, Value};
+use crate::rows::{cmp_tables, Change, Key, KeyHasher, KeyPart, Record, Table, Value};
 use crate::ProjectionError;
 
 /// Rows of one table whose key starts with `prefix` (an empty prefix reads the whole table, a
@@ -52,10 +52,6 @@ impl Ord for Read {
 /// A loaded row, shared: a rebuild's flush holds the rows it writes without copying them, and a
 /// row replaced meanwhile is a new one.
 pub type Row = Arc<[Value]>;
-
-/// The hasher of the loaded rows' keys: fixed, so that a fold is the same computation on every
-/// run (the rows never depend on it: nothing is read back in hash order).
-type KeyHasher = foldhash::fast::FixedState;
 
 /// One table's loaded rows and the prefixes they answer.
 ///
@@ -329,7 +325,7 @@ struct Slot<'s> {
 /// One table's staged writes.
 struct Staged<'s> {
     table: &'static Table,
-    rows: BTreeMap<Key, Slot<'s>>,
+    rows: HashMap<Key, Slot<'s>, KeyHasher>,
 }
 
 /// The error of a staged row that is not of the record asked for (two records declared with one
@@ -373,13 +369,13 @@ impl<'s> Stage<'s> {
         }
     }
 
-    fn staged(&mut self, table: &'static Table) -> &mut BTreeMap<Key, Slot<'s>> {
+    fn staged(&mut self, table: &'static Table) -> &mut HashMap<Key, Slot<'s>, KeyHasher> {
         &mut self
             .writes
             .entry(table.name)
             .or_insert_with(|| Staged {
                 table,
-                rows: BTreeMap::new(),
+                rows: HashMap::default(),
             })
             .rows
     }
@@ -510,12 +506,9 @@ impl<'s> Stage<'s> {
             .with_prefix(table.name, &prefix)
             .map(|(k, v)| (k, Found::Loaded(v)))
             .collect();
+        // A batch's own writes are few and scans rare: they are looked through, not indexed.
         if let Some(staged) = self.writes.get(table.name) {
-            for (key, slot) in staged
-                .rows
-                .range::<[KeyPart], _>((Bound::Included(prefix.as_slice()), Bound::Unbounded))
-                .take_while(|(k, _)| k.starts_with(&prefix))
-            {
+            for (key, slot) in staged.rows.iter().filter(|(k, _)| k.starts_with(&prefix)) {
                 rows.insert(key, Found::Staged(&slot.now));
             }
         }
@@ -594,6 +587,8 @@ impl<'s> Stage<'s> {
         let snapshot: &'s Snapshot = self.snapshot;
         let mut changes = Vec::with_capacity(self.writes.values().map(|s| s.rows.len()).sum());
         for (name, Staged { table, rows }) in self.writes {
+            let mut rows: Vec<(Key, Slot<'s>)> = rows.into_iter().collect();
+            rows.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
             for (key, Slot { now, before }) in rows {
                 let (before, known_absent) = match before {
                     Before::Known(row) => (row, row.is_none()),
