@@ -1,6 +1,8 @@
 //! The two databases behind one small interface: statements are built as text with typed
 //! parameters ([`Sql`]), run on SQLite or PostgreSQL, and rows come back as plain [`Value`]s.
 
+use std::borrow::Cow;
+
 use plera_projections::queries::ViewError;
 use plera_projections::rows::{Kind, Value};
 use sqlx::postgres::PgRow;
@@ -31,22 +33,23 @@ impl Dialect {
 }
 
 /// One parameter of a statement, with its column kind (so that a NULL is bound with the type
-/// PostgreSQL expects).
-pub(crate) enum Param {
+/// PostgreSQL expects). Cells of the rows a statement writes are borrowed: a rebuild's flush
+/// binds hundreds of thousands of them.
+pub(crate) enum Param<'a> {
     /// One value.
-    Value(Kind, Value),
+    Value(Kind, Cow<'a, Value>),
     /// A PostgreSQL array of one column's values (`$n::text[]`, `$n::bigint[]`, ...).
-    Array(Kind, Vec<Value>),
+    Array(Kind, Vec<Cow<'a, Value>>),
 }
 
-/// A statement under construction: text and its parameters.
-pub(crate) struct Sql {
+/// A statement under construction: text and its parameters (some borrowed for `'a`).
+pub(crate) struct Sql<'a> {
     dialect: Dialect,
     text: String,
-    params: Vec<Param>,
+    params: Vec<Param<'a>>,
 }
 
-impl Sql {
+impl<'a> Sql<'a> {
     /// An empty statement.
     pub(crate) fn new(dialect: Dialect) -> Self {
         Self {
@@ -63,17 +66,17 @@ impl Sql {
     }
 
     /// Appends a placeholder bound to `value`.
-    pub(crate) fn bind(&mut self, kind: Kind, value: Value) -> &mut Self {
+    pub(crate) fn bind(&mut self, kind: Kind, value: Cow<'a, Value>) -> &mut Self {
         self.param(Param::Value(kind, value))
     }
 
     /// Appends a placeholder bound to an array of `kind` values (PostgreSQL only: binding one on
     /// SQLite is an error when the statement runs). The caller writes the cast (`::text[]`).
-    pub(crate) fn bind_array(&mut self, kind: Kind, values: Vec<Value>) -> &mut Self {
+    pub(crate) fn bind_array(&mut self, kind: Kind, values: Vec<Cow<'a, Value>>) -> &mut Self {
         self.param(Param::Array(kind, values))
     }
 
-    fn param(&mut self, param: Param) -> &mut Self {
+    fn param(&mut self, param: Param<'a>) -> &mut Self {
         self.params.push(param);
         match self.dialect {
             Dialect::Sqlite => self.text.push('?'),
@@ -87,12 +90,12 @@ impl Sql {
 
     /// Appends a text placeholder.
     pub(crate) fn bind_text(&mut self, text: &str) -> &mut Self {
-        self.bind(Kind::Text, Value::Text(text.to_owned()))
+        self.bind(Kind::Text, Cow::Owned(Value::Text(text.to_owned())))
     }
 
     /// Appends an integer placeholder.
     pub(crate) fn bind_int(&mut self, n: i64) -> &mut Self {
-        self.bind(Kind::Int, Value::Int(n))
+        self.bind(Kind::Int, Cow::Owned(Value::Int(n)))
     }
 
     /// The statement's text.
@@ -107,7 +110,7 @@ impl Sql {
 
     /// Its parameters, in order.
     #[cfg(test)]
-    pub(crate) fn params(&self) -> &[Param] {
+    pub(crate) fn params(&self) -> &[Param<'a>] {
         &self.params
     }
 }
@@ -158,7 +161,7 @@ impl Db {
     /// Runs a query outside any transaction; `kinds` are the result columns' kinds.
     pub(crate) async fn fetch(
         &self,
-        sql: &Sql,
+        sql: &Sql<'_>,
         kinds: &[Kind],
     ) -> Result<Vec<Vec<Value>>, ViewError> {
         match self {
@@ -205,7 +208,7 @@ impl Db {
 
 impl Tx {
     /// Runs a statement; returns the rows it affected.
-    pub(crate) async fn exec(&mut self, sql: &Sql) -> Result<u64, ViewError> {
+    pub(crate) async fn exec(&mut self, sql: &Sql<'_>) -> Result<u64, ViewError> {
         match self {
             Tx::Sqlite(tx) => Ok(bind_sqlite(sqlx::query(sql.text()), &sql.params)?
                 .execute(&mut **tx)
@@ -273,7 +276,7 @@ fn mismatch(kind: Kind, value: &Value) -> ViewError {
 
 fn bind_sqlite<'q>(
     mut query: Query<'q, Sqlite>,
-    params: &'q [Param],
+    params: &'q [Param<'_>],
 ) -> Result<Query<'q, Sqlite>, ViewError> {
     for param in params {
         query = match param {
@@ -290,7 +293,7 @@ fn bind_sqlite<'q>(
 
 fn bind_pg<'q>(
     mut query: Query<'q, Postgres>,
-    params: &'q [Param],
+    params: &'q [Param<'_>],
 ) -> Result<Query<'q, Postgres>, ViewError> {
     for param in params {
         query = match param {
@@ -298,7 +301,7 @@ fn bind_pg<'q>(
             Param::Array(Kind::Int, values) => query.bind(
                 values
                     .iter()
-                    .map(|v| match v {
+                    .map(|v| match &**v {
                         Value::Int(i) => Ok(Some(*i)),
                         Value::Null => Ok(None),
                         other => Err(mismatch(Kind::Int, other)),
@@ -308,7 +311,7 @@ fn bind_pg<'q>(
             Param::Array(Kind::Real, values) => query.bind(
                 values
                     .iter()
-                    .map(|v| match v {
+                    .map(|v| match &**v {
                         Value::Real(r) => Ok(Some(*r)),
                         Value::Null => Ok(None),
                         other => Err(mismatch(Kind::Real, other)),
@@ -318,7 +321,7 @@ fn bind_pg<'q>(
             Param::Array(Kind::Text, values) => query.bind(
                 values
                     .iter()
-                    .map(|v| match v {
+                    .map(|v| match &**v {
                         Value::Text(s) => Ok(Some(s.as_str())),
                         Value::Null => Ok(None),
                         other => Err(mismatch(Kind::Text, other)),

@@ -199,7 +199,7 @@ async fn rows_for_keys<R: Record>(
     Ok(out)
 }
 
-async fn records<R: Record>(db: &Db, query: &Sql) -> Result<Vec<R>, ViewError> {
+async fn records<R: Record>(db: &Db, query: &Sql<'_>) -> Result<Vec<R>, ViewError> {
     db.fetch(query, &sql::kinds(R::table()))
         .await?
         .iter()
@@ -208,7 +208,7 @@ async fn records<R: Record>(db: &Db, query: &Sql) -> Result<Vec<R>, ViewError> {
 }
 
 /// `LIMIT` / `OFFSET` in each database's words.
-fn push_page(query: &mut Sql, dialect: Dialect, limit: Option<usize>, offset: usize) {
+fn push_page(query: &mut Sql<'_>, dialect: Dialect, limit: Option<usize>, offset: usize) {
     let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     match (limit, dialect) {
         (Some(n), _) => {

@@ -6,13 +6,15 @@
 //! `VALUES` of a few fixed sizes ([`statements`]), and keys to load as one JSON text
 //! (`json_each(?)`).
 
+use std::borrow::Cow;
+
 use plera_projections::queries::ViewError;
 use plera_projections::rows::{Column, Key, Kind, Table, Value};
 
 use super::db::{Dialect, Sql};
 
 /// `SELECT <every column> FROM <table>` (no condition yet).
-pub(crate) fn select(dialect: Dialect, table: &Table) -> Sql {
+pub(crate) fn select(dialect: Dialect, table: &Table) -> Sql<'static> {
     let mut sql = Sql::new(dialect);
     sql.push("SELECT ")
         .push(&column_list(table))
@@ -28,7 +30,7 @@ pub(crate) fn kinds(table: &Table) -> Vec<Kind> {
 
 /// Appends `(k1 = ? AND k2 = ?) OR (...)` matching any of `keys` (or prefixes of keys, all of
 /// one length) on the table's leading key columns.
-pub(crate) fn push_keys(sql: &mut Sql, table: &Table, keys: &[&Key]) {
+pub(crate) fn push_keys(sql: &mut Sql<'_>, table: &Table, keys: &[&Key]) {
     for (i, key) in keys.iter().enumerate() {
         sql.push(if i == 0 { "(" } else { " OR (" });
         for (j, part) in key.iter().enumerate() {
@@ -38,7 +40,7 @@ pub(crate) fn push_keys(sql: &mut Sql, table: &Table, keys: &[&Key]) {
             }
             sql.push(column.name)
                 .push(" = ")
-                .bind(column.kind, Value::from(part));
+                .bind(column.kind, Cow::Owned(Value::from(part)));
         }
         sql.push(")");
     }
@@ -95,7 +97,11 @@ pub(crate) fn statements<T>(dialect: Dialect, width: usize, items: &[T]) -> Vec<
 /// length, at least 1; distinct). One statement text per table and prefix length, whatever the
 /// number of keys: PostgreSQL joins `UNNEST` of one array per key column, SQLite joins
 /// `json_each` of one JSON array of keys.
-pub(crate) fn load(dialect: Dialect, table: &Table, keys: &[&Key]) -> Result<Sql, ViewError> {
+pub(crate) fn load(
+    dialect: Dialect,
+    table: &Table,
+    keys: &[&Key],
+) -> Result<Sql<'static>, ViewError> {
     let len = keys.first().map_or(0, |k| k.len());
     let columns = &table.columns[..len.min(table.columns.len())];
     let mut sql = Sql::new(dialect);
@@ -119,11 +125,11 @@ pub(crate) fn load(dialect: Dialect, table: &Table, keys: &[&Key]) -> Result<Sql
 /// statement (one text per table and number of rows on SQLite, see [`statements`]; one per
 /// table on PostgreSQL); `None` when there are no rows. Every row must have a distinct key (a
 /// batch's changes do).
-pub(crate) fn upsert(
+pub(crate) fn upsert<'a>(
     dialect: Dialect,
     table: &Table,
-    rows: &[&[Value]],
-) -> Result<Option<Sql>, ViewError> {
+    rows: &[&'a [Value]],
+) -> Result<Option<Sql<'a>>, ViewError> {
     if rows.is_empty() {
         return Ok(None);
     }
@@ -142,7 +148,7 @@ pub(crate) fn upsert(
                 }
                 let values = rows
                     .iter()
-                    .map(|row| row.get(j).cloned().unwrap_or(Value::Null))
+                    .map(|row| row.get(j).map_or(Cow::Owned(Value::Null), Cow::Borrowed))
                     .collect();
                 sql.bind_array(column.kind, values)
                     .push("::")
@@ -157,7 +163,7 @@ pub(crate) fn upsert(
             push_tuples(
                 &mut sql,
                 table.columns,
-                rows.iter().map(|row| row.iter().cloned()),
+                rows.iter().map(|row| row.iter().map(Cow::Borrowed)),
             );
         }
     }
@@ -181,7 +187,7 @@ pub(crate) fn delete(
     dialect: Dialect,
     table: &Table,
     keys: &[&Key],
-) -> Result<Option<Sql>, ViewError> {
+) -> Result<Option<Sql<'static>>, ViewError> {
     if keys.is_empty() {
         return Ok(None);
     }
@@ -209,7 +215,8 @@ pub(crate) fn delete(
             push_tuples(
                 &mut sql,
                 columns,
-                keys.iter().map(|k| k.iter().map(Value::from)),
+                keys.iter()
+                    .map(|k| k.iter().map(|part| Cow::Owned(Value::from(part)))),
             );
             sql.push(")");
         }
@@ -219,17 +226,17 @@ pub(crate) fn delete(
 
 /// The keys as a relation `k_(p0, p1, ...)`: `UNNEST($1::text[], ...)` on PostgreSQL, a select
 /// over `json_each(?)` on SQLite.
-fn push_key_source<I, K>(sql: &mut Sql, columns: &[Column], keys: I) -> Result<(), ViewError>
+fn push_key_source<I, K>(sql: &mut Sql<'_>, columns: &[Column], keys: I) -> Result<(), ViewError>
 where
     I: Iterator<Item = K> + Clone,
     K: Iterator<Item = Value>,
 {
     match sql.dialect() {
         Dialect::Postgres => {
-            let mut arrays: Vec<Vec<Value>> = vec![Vec::new(); columns.len()];
+            let mut arrays: Vec<Vec<Cow<'_, Value>>> = vec![Vec::new(); columns.len()];
             for key in keys {
                 for (array, value) in arrays.iter_mut().zip(key) {
-                    array.push(value);
+                    array.push(Cow::Owned(value));
                 }
             }
             sql.push("UNNEST(");
@@ -264,7 +271,7 @@ where
 }
 
 /// `v_.c0 = k_.p0 AND v_.c1 = k_.p1 ...`
-fn push_key_match(sql: &mut Sql, columns: &[Column]) {
+fn push_key_match(sql: &mut Sql<'_>, columns: &[Column]) {
     for (j, column) in columns.iter().enumerate() {
         if j > 0 {
             sql.push(" AND ");
@@ -276,14 +283,14 @@ fn push_key_match(sql: &mut Sql, columns: &[Column]) {
 }
 
 /// `(?, ?, ...), (?, ...)`: each row's cells bound as `columns`' kinds (a missing cell as NULL).
-fn push_tuples<R, C>(sql: &mut Sql, columns: &[Column], rows: R)
+fn push_tuples<'a, R, C>(sql: &mut Sql<'a>, columns: &[Column], rows: R)
 where
     R: Iterator<Item = C>,
-    C: Iterator<Item = Value>,
+    C: Iterator<Item = Cow<'a, Value>>,
 {
     for (i, row) in rows.enumerate() {
         sql.push(if i == 0 { "(" } else { ", (" });
-        let cells = row.chain(std::iter::repeat(Value::Null));
+        let cells = row.chain(std::iter::repeat(Cow::Owned(Value::Null)));
         for (j, (column, value)) in columns.iter().zip(cells).enumerate() {
             if j > 0 {
                 sql.push(", ");
@@ -403,11 +410,11 @@ mod tests {
             panic!("the first column is bound as a text array");
         };
         assert_eq!(
-            first,
-            &vec![
-                Value::Text("a".into()),
-                Value::Text("b".into()),
-                Value::Text("c".into())
+            first.iter().map(|v| &**v).collect::<Vec<_>>(),
+            vec![
+                &Value::Text("a".into()),
+                &Value::Text("b".into()),
+                &Value::Text("c".into())
             ]
         );
         // SQLite: every cell bound, row after row, in a multi-row VALUES.
@@ -418,10 +425,11 @@ mod tests {
         assert!(lite
             .text()
             .contains(&format!(") VALUES {tuple}, {tuple} ON CONFLICT")));
-        let Param::Value(Kind::Text, Value::Text(first)) = &lite.params()[width] else {
+        let Param::Value(Kind::Text, first) = &lite.params()[width] else {
             panic!("the second row's first cell is bound as text");
         };
-        assert_eq!(first, "b");
+        // Borrowed from the row, not copied.
+        assert!(matches!(first, Cow::Borrowed(Value::Text(t)) if t == "b"));
     }
 
     #[test]
@@ -462,8 +470,11 @@ mod tests {
              json_extract(value, '$[1]') AS p1 FROM json_each(?)) AS k_ \
              ON v_.workspace_id = k_.p0 AND v_.lead_id = k_.p1"
         ));
-        let Param::Value(_, Value::Text(json)) = &lite.params()[0] else {
+        let Param::Value(_, json) = &lite.params()[0] else {
             panic!("keys as JSON");
+        };
+        let Value::Text(json) = &**json else {
+            panic!("keys as JSON text");
         };
         assert_eq!(json, r#"[["ws","l1"],["ws","l\"2"]]"#);
         let pg = load(Dialect::Postgres, table, &[&a]).unwrap();
