@@ -14,6 +14,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use plera_projections::queries::ViewError;
 use plera_projections::rows::{Key, KeyHasher, Table, Value};
@@ -21,6 +22,7 @@ use plera_projections::stage::{Row, Snapshot};
 use plera_projections::{decode_all, Decoded, Projection};
 use tokio::sync::{mpsc, oneshot};
 
+use super::db::Db;
 use super::runner::{advance, write_table, Runner};
 
 /// How many changes a rebuild keeps in memory before writing the rows (with the checkpoints):
@@ -99,7 +101,7 @@ impl Runner<'_> {
         // The last flush that fell due: its rows gathered from the keepers, then written, while
         // the next batches are read and handed out; the next flush waits for it (flushes move the
         // checkpoints one after the other).
-        let mut writing: Option<FlushWrite<'_>> = None;
+        let mut writing: Option<FlushWrite> = None;
         while let Some((last, decoded)) = next.take() {
             let total = match total {
                 Some(total) => total,
@@ -153,9 +155,9 @@ impl Runner<'_> {
     /// Asks every keeper for its rows changed up to `to` (queued behind the batches sent), waits
     /// for the flush being written, then starts writing this one: false (nothing started) if
     /// the previous one found a checkpoint moved.
-    async fn start_flush<'s>(
-        &'s self,
-        writing: &mut Option<FlushWrite<'s>>,
+    async fn start_flush(
+        &self,
+        writing: &mut Option<FlushWrite>,
         keepers: &[Keeper],
         from: u64,
         to: u64,
@@ -171,14 +173,17 @@ impl Runner<'_> {
                 return Ok(false);
             }
         }
-        *writing = Some(Box::pin(async move {
+        // A task of its own: the statements are built and their rows bound on another thread
+        // than the one reading and decoding the log.
+        let db = self.db.clone();
+        *writing = Some(FlushWrite(tokio::spawn(async move {
             let mut views = Vec::with_capacity(answers.len());
             for (view, answer) in answers {
                 let tables = answer.await.map_err(|_| keeper_gone(view.as_ref()))?;
                 views.push((view, tables));
             }
-            self.write_flush(Flush { from, to, views }).await
-        }));
+            write_flush(&db, Flush { from, to, views }).await
+        })));
         Ok(true)
     }
 
@@ -195,25 +200,6 @@ impl Runner<'_> {
             .await
             .map_err(|e| stopped("the decoding", &e))??;
         Ok(Some((last, Arc::new(decoded))))
-    }
-
-    /// Writes a flush's rows and moves the checkpoints from its `from` to its `to`, in one
-    /// transaction; false (nothing written) if a checkpoint moved.
-    async fn write_flush(&self, flush: Flush) -> Result<bool, ViewError> {
-        let mut tx = self.db.begin().await?;
-        for (view, tables) in &flush.views {
-            if !advance(&mut tx, self.db, view.as_ref(), flush.from, flush.to).await? {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            for t in tables {
-                let upserts: Vec<&[Value]> = t.upserts.iter().map(|row| &**row).collect();
-                let deletes: Vec<&Key> = t.deletes.iter().collect();
-                write_table(&mut tx, self.db, t.table, &upserts, &deletes).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(true)
     }
 }
 
@@ -233,8 +219,46 @@ async fn hand_out(keepers: &[Keeper], batch: Arc<Vec<Decoded>>) -> Result<(), Vi
     Ok(())
 }
 
-/// A flush being written: whether the checkpoints were still where the rebuild left them.
-type FlushWrite<'a> = Pin<Box<dyn Future<Output = Result<bool, ViewError>> + Send + 'a>>;
+/// Writes a flush's rows and moves the checkpoints from its `from` to its `to`, in one
+/// transaction; false (nothing written) if a checkpoint moved.
+async fn write_flush(db: &Db, flush: Flush) -> Result<bool, ViewError> {
+    let mut tx = db.begin().await?;
+    for (view, tables) in &flush.views {
+        if !advance(&mut tx, db, view.as_ref(), flush.from, flush.to).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        for t in tables {
+            let upserts: Vec<&[Value]> = t.upserts.iter().map(|row| &**row).collect();
+            let deletes: Vec<&Key> = t.deletes.iter().collect();
+            write_table(&mut tx, db, t.table, &upserts, &deletes).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// A flush being written, on a task of its own: whether the checkpoints were still where the
+/// rebuild left them. Dropped (a rebuild stopped part way), it aborts the task: a transaction
+/// not committed yet rolls back, and the rows stay as of the stored checkpoints.
+struct FlushWrite(tokio::task::JoinHandle<Result<bool, ViewError>>);
+
+impl Future for FlushWrite {
+    type Output = Result<bool, ViewError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|done| {
+            done.map_err(|e| stopped("the flush's write", &e))
+                .and_then(|kept| kept)
+        })
+    }
+}
+
+impl Drop for FlushWrite {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 /// The rows a rebuild's flush writes, as they stood in the keepers' memory when it fell due
 /// (shared, not copied: a fold that changes one meanwhile replaces it), and the checkpoints' move.
