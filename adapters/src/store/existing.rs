@@ -7,7 +7,7 @@
 
 use sqlx::migrate::{Migrate, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteSynchronous};
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::Connection;
 use std::collections::BTreeSet;
 use std::str::FromStr;
@@ -99,12 +99,7 @@ async fn open_sqlite(url: &str, shown: &str, pending: Pending) -> Result<Store, 
             url: shown.to_string(),
         });
     }
-    let options = options
-        .create_if_missing(false)
-        .busy_timeout(WAIT)
-        .statement_cache_capacity(super::sqlite::STATEMENT_CACHE)
-        .foreign_keys(true)
-        .synchronous(SqliteSynchronous::Normal);
+    let options = super::sqlite::connect_options(options.create_if_missing(false), WAIT);
     let unreachable = |e: sqlx::Error| StoreOpenError::Unreachable {
         url: shown.to_string(),
         reason: redact.scrub(e),

@@ -40,7 +40,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Prepared statements a connection keeps (sqlx's default is 100). The views' bulk writes have a
 /// text per table and number of rows (up to about eight sizes each, for upserts and for deletes),
 /// which with the log's own statements passed 100: a rebuild prepared them again and again.
-pub(super) const STATEMENT_CACHE: usize = 512;
+const STATEMENT_CACHE: usize = 512;
 
 /// The `SELECT` of whole events, for `concat!`.
 macro_rules! select_events {
@@ -54,6 +54,19 @@ macro_rules! select_events {
 /// (sqlx's default): the connection is a file handle on this machine, the ping finds nothing a
 /// query would not, and it is a round trip to the connection's thread (and a timer) on every
 /// append and read.
+/// The settings every connection of the store has, whoever opens it: how long it waits for
+/// another process's writer, its statement cache, foreign keys, and WAL's `NORMAL` sync.
+pub(super) fn connect_options(
+    options: SqliteConnectOptions,
+    busy: Duration,
+) -> SqliteConnectOptions {
+    options
+        .busy_timeout(busy)
+        .statement_cache_capacity(STATEMENT_CACHE)
+        .foreign_keys(true)
+        .synchronous(SqliteSynchronous::Normal)
+}
+
 pub(super) fn pool_options() -> SqlitePoolOptions {
     SqlitePoolOptions::new().test_before_acquire(false)
 }
@@ -76,11 +89,8 @@ impl SqliteEventLog {
                 url: shown.to_string(),
                 reason: redact.scrub(e),
             })?
-            .create_if_missing(true)
-            .busy_timeout(BUSY_TIMEOUT)
-            .statement_cache_capacity(STATEMENT_CACHE)
-            .foreign_keys(true)
-            .synchronous(SqliteSynchronous::Normal);
+            .create_if_missing(true);
+        let options = connect_options(options, BUSY_TIMEOUT);
         let unreachable = |e: sqlx::Error| StoreOpenError::Unreachable {
             url: shown.to_string(),
             reason: redact.scrub(e),
