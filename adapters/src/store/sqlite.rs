@@ -195,10 +195,14 @@ impl SqliteEventLog {
         // Statements of at most `ROWS_PER_STATEMENT` rows each (SQLite's parameter limit is per
         // statement), sent together: sqlx binds each statement's `?`s from where the previous
         // statement's stopped, and stops at the first that fails (the COMMIT is then not run).
+        // `OR ROLLBACK`: a failing row ends the whole append, which is all or nothing anyway, so
+        // SQLite need not copy every page the statement changes to a statement journal first (a
+        // quarter of the writer's time on small appends, more as leads' histories spread their
+        // index entries over more pages).
         let mut inserts = QueryBuilder::new("");
         for chunk in event_rows.chunks(ROWS_PER_STATEMENT) {
             inserts.push(
-                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+                "INSERT OR ROLLBACK INTO events (aggregate_type, aggregate_id, sequence, event_type, \
                  event_version, payload, metadata, position) ",
             );
             inserts.push_values(chunk, |mut row, r| {
