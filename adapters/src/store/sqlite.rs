@@ -42,6 +42,14 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// which with the log's own statements passed 100: a rebuild prepared them again and again.
 const STATEMENT_CACHE: usize = 512;
 
+/// WAL pages after which a commit copies the WAL back into the database file (SQLite's default
+/// is 1,000). A page changed by many commits in a row (the tail of a lead's index entries, of a
+/// sender's actions) is copied once per checkpoint however often it was written, so a larger
+/// interval copies and syncs far less: 12-20 % more steps per second in the engine bench. The
+/// cost: a WAL file of up to about 40 MB, and, with `synchronous = NORMAL`, that many pages of
+/// commits a power loss (not a crash of the process) can roll back.
+const WAL_AUTOCHECKPOINT: &str = "10000";
+
 /// The `SELECT` of whole events, for `concat!`.
 macro_rules! select_events {
     () => {
@@ -55,7 +63,8 @@ macro_rules! select_events {
 /// query would not, and it is a round trip to the connection's thread (and a timer) on every
 /// append and read.
 /// The settings every connection of the store has, whoever opens it: how long it waits for
-/// another process's writer, its statement cache, foreign keys, and WAL's `NORMAL` sync.
+/// another process's writer, its statement cache, foreign keys, WAL's `NORMAL` sync and its
+/// checkpoint interval.
 pub(super) fn connect_options(
     options: SqliteConnectOptions,
     busy: Duration,
@@ -65,6 +74,7 @@ pub(super) fn connect_options(
         .statement_cache_capacity(STATEMENT_CACHE)
         .foreign_keys(true)
         .synchronous(SqliteSynchronous::Normal)
+        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT)
 }
 
 pub(super) fn pool_options() -> SqlitePoolOptions {
