@@ -58,10 +58,6 @@ macro_rules! select_events {
     };
 }
 
-/// Pool options of every SQLite pool of the store. No ping before a connection is handed out
-/// (sqlx's default): the connection is a file handle on this machine, the ping finds nothing a
-/// query would not, and it is a round trip to the connection's thread (and a timer) on every
-/// append and read.
 /// The settings every connection of the store has, whoever opens it: how long it waits for
 /// another process's writer, its statement cache, foreign keys, WAL's `NORMAL` sync and its
 /// checkpoint interval.
@@ -77,6 +73,10 @@ pub(super) fn connect_options(
         .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT)
 }
 
+/// Pool options of every SQLite pool of the store. No ping before a connection is handed out
+/// (sqlx's default): the connection is a file handle on this machine, the ping finds nothing a
+/// query would not, and it is a round trip to the connection's thread (and a timer) on every
+/// append and read.
 pub(super) fn pool_options() -> SqlitePoolOptions {
     SqlitePoolOptions::new().test_before_acquire(false)
 }
