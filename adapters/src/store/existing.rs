@@ -107,7 +107,7 @@ async fn open_sqlite(url: &str, shown: &str, pending: Pending) -> Result<Store, 
     let writer = super::sqlite::pool_options()
         .max_connections(1)
         .acquire_timeout(WAIT)
-        .connect_with(options.clone())
+        .connect_with(super::sqlite::writer_options(options.clone()))
         .await
         .map_err(unreachable)?;
     let checked = async {
