@@ -221,7 +221,8 @@ impl SqliteEventLog {
         // `OR ROLLBACK`: a failing row ends the whole append, which is all or nothing anyway, so
         // SQLite need not copy every page the statement changes to a statement journal first (a
         // quarter of the writer's time on small appends, more as leads' histories spread their
-        // index entries over more pages).
+        // index entries over more pages). `sender_actions`' foreign key is deferred to the
+        // commit for the same reason (migration 0003).
         let mut inserts = QueryBuilder::new("");
         for chunk in event_rows.chunks(ROWS_PER_STATEMENT) {
             inserts.push(
@@ -241,7 +242,8 @@ impl SqliteEventLog {
             inserts.push(";\n");
         }
         for chunk in action_rows.chunks(ROWS_PER_STATEMENT) {
-            inserts.push("INSERT INTO sender_actions (position, account_id, action, at) ");
+            inserts
+                .push("INSERT OR ROLLBACK INTO sender_actions (position, account_id, action, at) ");
             inserts.push_values(chunk, |mut row, r| {
                 row.push_bind(r.position)
                     .push_bind(&r.account_id)
@@ -478,6 +480,39 @@ mod tests {
         };
         assert_eq!(writer_settings(&existing).await, expected);
         existing.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_sender_action_without_its_event_fails_at_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("log.db").display());
+        let log = SqliteEventLog::open(&url, &url).await.unwrap();
+        let mut conn = log.writer().acquire().await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        // Deferred: the insert itself passes, the commit refuses it.
+        sqlx::query(
+            "INSERT OR ROLLBACK INTO sender_actions (position, account_id, action, at) \
+             VALUES (7, 'acc', 'invite', '2026-01-05T09:00:00.000000000Z')",
+        )
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        let commit = sqlx::query("COMMIT").execute(&mut *conn).await;
+        assert!(
+            commit.is_err_and(|e| e.to_string().contains("FOREIGN KEY")),
+            "a dangling sender action must not commit"
+        );
+        sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sender_actions")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(rows, 0);
+        drop(conn);
+        log.close().await;
     }
 
     #[test]
