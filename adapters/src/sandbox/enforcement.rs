@@ -14,6 +14,9 @@ use super::session::{Blackout, Session};
 /// How long sends are remembered: enough for the rolling week and the longest local day.
 const MEMORY: Duration = Duration::days(8);
 
+/// How far back a send of the current local day can lie: a local day is at most 26 hours long.
+const LOCAL_DAY_REACH: Duration = Duration::hours(48);
+
 /// One sender account as LinkedIn sees it.
 #[derive(Clone, Debug)]
 pub(crate) struct Account {
@@ -27,6 +30,7 @@ pub(crate) struct Account {
     pub session: Session,
     /// Restrictions out of the blue decided so far.
     pub flags: Flags,
+    /// Invites and messages sent, in time order (so a day or a week is a slice, not a scan).
     invites: Vec<DateTime<Utc>>,
     messages: Vec<DateTime<Utc>>,
     refusals: Vec<DateTime<Utc>>,
@@ -170,8 +174,7 @@ impl Account {
 
     /// Counts an invite; returns the share of the weekly cap now used.
     pub fn record_invite(&mut self, caps: TierCaps, now: DateTime<Utc>) -> f64 {
-        self.invites.retain(|at| *at > now - MEMORY);
-        self.invites.push(now);
+        remember(&mut self.invites, now);
         if caps.weekly_invites == 0 {
             return 1.0;
         }
@@ -180,23 +183,38 @@ impl Account {
 
     /// Counts a message.
     pub fn record_message(&mut self, now: DateTime<Utc>) {
-        self.messages.retain(|at| *at > now - MEMORY);
-        self.messages.push(now);
+        remember(&mut self.messages, now);
     }
 
+    /// Sends on `now`'s local day. Only the last [`LOCAL_DAY_REACH`] can be on it: the account's
+    /// sends are checked one by one (a time-zone conversion each) in that slice alone, not in
+    /// all 8 days remembered.
     fn today(&self, sends: &[DateTime<Utc>], now: DateTime<Utc>) -> u32 {
         let day = now.with_timezone(&self.tz).date_naive();
+        let recent = sends.partition_point(|at| *at <= now - LOCAL_DAY_REACH);
         count(
-            sends
+            sends[recent..]
                 .iter()
                 .filter(|at| at.with_timezone(&self.tz).date_naive() == day),
         )
     }
 
+    /// Invites in the 7 days up to `now`.
     fn this_week(&self, now: DateTime<Utc>) -> u32 {
-        let since = now - Duration::days(7);
-        count(self.invites.iter().filter(|at| **at > since && **at <= now))
+        let since = self
+            .invites
+            .partition_point(|at| *at <= now - Duration::days(7));
+        let until = self.invites.partition_point(|at| *at <= now);
+        count(self.invites[since..until.max(since)].iter())
     }
+}
+
+/// Adds a send at `now` to `sends` in time order, forgetting those older than [`MEMORY`].
+fn remember(sends: &mut Vec<DateTime<Utc>>, now: DateTime<Utc>) {
+    let forgotten = sends.partition_point(|at| *at <= now - MEMORY);
+    sends.drain(..forgotten);
+    let at = sends.partition_point(|at| *at <= now);
+    sends.insert(at, now);
 }
 
 fn count<I: Iterator>(items: I) -> u32 {
@@ -205,4 +223,53 @@ fn count<I: Iterator>(items: I) -> u32 {
 
 fn limit(detail: String) -> GatewayError {
     GatewayError::new(GatewayErrorKind::LimitExceeded, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// The counts over the kept slices equal a plain scan of every send remembered, with sends
+    /// recorded out of order, around New York's autumn clock change.
+    #[test]
+    fn day_and_week_counts_equal_a_scan_of_every_send() {
+        let tz = chrono_tz::America::New_York;
+        let start = Utc.with_ymd_and_hms(2026, 10, 25, 3, 0, 0).unwrap();
+        let mut account = Account::new(ProviderAccountId::new("p"), Tier::Premium, tz, start);
+        let caps = TierCaps {
+            daily_invites: 1_000,
+            weekly_invites: 1_000,
+            daily_messages: 1_000,
+        };
+        let mut all: Vec<DateTime<Utc>> = Vec::new();
+        for i in 0..600i64 {
+            // Mostly forward in steps of 37 minutes, every seventh send 5 hours back.
+            let at = start + Duration::minutes(37 * i) - Duration::hours(5 * i64::from(i % 7 == 0));
+            account.record_invite(caps, at);
+            account.record_message(at);
+            all.retain(|t| *t > at - MEMORY);
+            all.push(at);
+            let day = at.with_timezone(&tz).date_naive();
+            let today = all
+                .iter()
+                .filter(|t| t.with_timezone(&tz).date_naive() == day)
+                .count();
+            let week = all
+                .iter()
+                .filter(|t| **t > at - Duration::days(7) && **t <= at)
+                .count();
+            assert_eq!(
+                account.today(&account.invites, at) as usize,
+                today,
+                "send {i}"
+            );
+            assert_eq!(
+                account.today(&account.messages, at) as usize,
+                today,
+                "send {i}"
+            );
+            assert_eq!(account.this_week(at) as usize, week, "send {i}");
+        }
+    }
 }
