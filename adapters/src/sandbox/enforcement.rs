@@ -205,7 +205,7 @@ impl Account {
             .invites
             .partition_point(|at| *at <= now - Duration::days(7));
         let until = self.invites.partition_point(|at| *at <= now);
-        count(self.invites[since..until.max(since)].iter())
+        count(self.invites[since..until].iter())
     }
 }
 
