@@ -156,11 +156,43 @@ impl Sink {
             .find(|f| f.bench == bench && f.store == store && f.subject.starts_with(subject_prefix))
             .map(|f| f.value)
     }
+
+    /// Every run, in order, of the figure of `bench` and `store` whose subject is `subject`.
+    pub fn runs(&self, bench: &str, store: &str, subject: &str) -> Option<&[f64]> {
+        self.figures
+            .iter()
+            .find(|f| f.bench == bench && f.store == store && f.subject == subject)
+            .map(|f| f.runs.as_slice())
+    }
+}
+
+/// `b`'s runs over `a`'s, round by round (the benches interleave their subjects, so the i-th
+/// runs of two subjects ran next to each other), sorted. A drift of the machine's speed between
+/// rounds cancels out of each ratio, where it does not out of a ratio of two medians.
+pub fn paired_ratios(a: &[f64], b: &[f64]) -> Vec<f64> {
+    let mut ratios: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, _)| **x > 0.0)
+        .map(|(x, y)| y / x)
+        .filter(|r| r.is_finite())
+        .collect();
+    ratios.sort_by(|x, y| x.total_cmp(y));
+    ratios
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paired_ratios_divide_round_by_round_and_sort() {
+        let short = [10.0, 20.0, 40.0];
+        let long = [9.0, 10.0, 40.0];
+        assert_eq!(paired_ratios(&short, &long), vec![0.5, 0.9, 1.0]);
+        assert_eq!(paired_ratios(&[0.0, 2.0], &[1.0, 1.0]), vec![0.5]);
+        assert!(paired_ratios(&[], &[1.0]).is_empty());
+    }
 
     #[test]
     fn median_of_odd_and_even_counts() {

@@ -11,7 +11,7 @@ use clap::{Parser, ValueEnum};
 use plera_benches::command::{self, CommandOptions};
 use plera_benches::db::Kind;
 use plera_benches::nodes::{self, NodesOptions};
-use plera_benches::report::{Sink, HEADER};
+use plera_benches::report::{median, paired_ratios, Sink, HEADER};
 use plera_benches::{ingest, machine, replay, simulate};
 use std::path::PathBuf;
 
@@ -216,6 +216,25 @@ async fn run(args: &Args) -> Result<(), String> {
 }
 
 /// The targets of issue 8, checked on what was measured.
+/// The flatness ratio round by round, for the verdict: " (paired by round: median M %, runs
+/// LO-HI %, N rounds)", or `None` without runs of both histories.
+fn paired(sink: &Sink, store: &str, c: usize, short: usize, long: usize) -> Option<String> {
+    let runs = |h: usize| {
+        let subject = format!("plera engine, {c} senders, history {h}");
+        sink.runs("command", store, &subject)
+            .or_else(|| sink.runs("engine", store, &subject))
+    };
+    let ratios = paired_ratios(runs(short)?, runs(long)?);
+    let (first, last) = (ratios.first()?, ratios.last()?);
+    Some(format!(
+        " (paired by round: median {:.0} %, runs {:.0}-{:.0} %, {} rounds)",
+        100.0 * median(&ratios),
+        100.0 * first,
+        100.0 * last,
+        ratios.len()
+    ))
+}
+
 fn verdicts(sink: &Sink, args: &Args) -> Vec<String> {
     let mut out = Vec::new();
     let mut check = |what: String, ok: bool| {
@@ -267,8 +286,14 @@ fn verdicts(sink: &Sink, args: &Args) -> Vec<String> {
             args.histories.first().and_then(|h| ours(*h)),
             args.histories.last().and_then(|h| ours(*h)),
         ) {
+            let paired = args
+                .histories
+                .first()
+                .zip(args.histories.last())
+                .and_then(|(a, b)| paired(sink, s, c, *a, *b))
+                .unwrap_or_default();
             check(
-                format!("{s}: engine at the longest history runs at {:.0} % of the shortest's rate (>= 90 %)", 100.0 * hi / lo),
+                format!("{s}: engine at the longest history runs at {:.0} % of the shortest's rate (>= 90 %){paired}", 100.0 * hi / lo),
                 hi >= 0.9 * lo,
             );
         }
