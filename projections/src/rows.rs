@@ -119,9 +119,11 @@ pub enum KeyPart {
 /// A primary key (or a prefix of one), in column order.
 pub type Key = Vec<KeyPart>;
 
-/// The hasher of keys kept in hash maps: fixed, so that a fold is the same computation on every
-/// run (nothing is read back in hash order: the rows never depend on it).
-pub type KeyHasher = foldhash::fast::FixedState;
+/// The hasher of keys kept in hash maps, seeded at random per process. Keys are ids that come
+/// from outside (leads an embedding service imports, a provider's message ids): with a seed
+/// anyone can read in this source, such ids could be chosen to collide and turn a rebuild
+/// quadratic. Nothing is read back in hash order, so the rows never depend on the seed.
+pub type KeyHasher = foldhash::fast::RandomState;
 
 impl TryFrom<&Value> for KeyPart {
     type Error = &'static str;
