@@ -17,5 +17,7 @@ pub mod webhook;
 /// The allocator plera's binaries run on (`#[global_allocator] static A: Allocator = Allocator;`):
 /// mimalloc rather than glibc's malloc, whose arenas spent a third of a rebuild's CPU on the many
 /// small rows and keys the views and the engine allocate across threads (BENCHMARKS.md §2).
-/// The benches run on it too, so that they measure what the `plera` binary does.
+/// The benches run on it too, so that they measure what the `plera` binary does. Built without
+/// transparent huge pages (the workspace's `no_thp` feature): a page handed back and touched again
+/// cost the zeroing of 2 MiB each time.
 pub use mimalloc::MiMalloc as Allocator;
