@@ -215,7 +215,6 @@ async fn run(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-/// The targets of issue 8, checked on what was measured.
 /// The flatness ratio round by round, for the verdict: " (paired by round: median M %, runs
 /// LO-HI %, N rounds)", or `None` without runs of both histories.
 fn paired(sink: &Sink, store: &str, c: usize, short: usize, long: usize) -> Option<String> {
@@ -235,6 +234,7 @@ fn paired(sink: &Sink, store: &str, c: usize, short: usize, long: usize) -> Opti
     ))
 }
 
+/// The targets of issue 8, checked on what was measured.
 fn verdicts(sink: &Sink, args: &Args) -> Vec<String> {
     let mut out = Vec::new();
     let mut check = |what: String, ok: bool| {
