@@ -1442,3 +1442,56 @@ async fn an_append_dropped_half_way_is_all_or_nothing_and_the_log_stays_writable
     }
     assert_eq!(all.last().map(|e| e.aggregate_id.as_str()), Some("after"));
 }
+
+/// An append dropped while its `BEGIN` waits for the append lock (held here by another
+/// connection) must not leave its connection in the pool inside that transaction, holding the
+/// lock once it is granted: every later append, of any process, would wait on it for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_append_dropped_while_waiting_for_the_lock_leaves_the_lock_free() {
+    in_place(Sql::Postgres, |place| async move {
+        let store = open_store(&place.url()).await.expect("open store");
+        let log = store.event_log();
+        log.append(vec![ev("before", 1)]).await.expect("append");
+        let holder = sqlx::PgPool::connect(&pg_base_url())
+            .await
+            .expect("connect");
+        let mut held = holder.begin().await.expect("begin");
+        sqlx::query("SELECT pg_advisory_xact_lock(482854924897)")
+            .execute(&mut *held)
+            .await
+            .expect("take the append lock");
+        let mut waiting = log.append(vec![ev("dropped", 1)]);
+        for _ in 0..20 {
+            assert!(
+                futures::poll!(waiting.as_mut()).is_pending(),
+                "the append waits for the lock"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        drop(waiting);
+        held.commit().await.expect("free the lock");
+        holder.close().await;
+        // Another process's store: it shares nothing with the first but the lock.
+        let other = open_store(&place.url()).await.expect("open store");
+        let next = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            other.event_log().append(vec![ev("after", 1)]),
+        )
+        .await;
+        assert!(
+            matches!(next, Ok(Ok(()))),
+            "the next append takes the lock: {next:?}"
+        );
+        let ids: Vec<String> = log
+            .read_after(0, 10)
+            .await
+            .expect("read")
+            .into_iter()
+            .map(|e| e.aggregate_id)
+            .collect();
+        assert_eq!(ids, ["before", "after"], "the dropped append wrote nothing");
+        other.close().await;
+        store.close().await;
+    })
+    .await;
+}

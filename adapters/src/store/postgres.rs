@@ -19,7 +19,7 @@ use plera_actors::store::{
     Condition, EventLog, Fence, Lease, LeaseStore, NewEvent, SenderAction, StoreError, StoredEvent,
 };
 use plera_domain::ids::AccountId;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, Postgres};
 use sqlx::Connection;
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -113,7 +113,7 @@ impl PostgresEventLog {
     async fn write(&self, events: &[NewEvent], conditions: &[Condition]) -> Result<(), WriteError> {
         // The lock rides on the BEGIN (one simple query, one round trip). An error there leaves
         // the transaction aborted, so the next statement fails and nothing is written.
-        let mut tx = self.pool.begin_with(BEGIN_LOCKED).await?;
+        let mut tx = begin_locked(&self.pool).await?;
         if !conditions.is_empty() {
             check_conditions(&mut tx, conditions).await?;
         }
@@ -440,6 +440,19 @@ impl LeaseStore for PostgresEventLog {
             })
             .collect())
     }
+}
+
+/// Begins an append's transaction with the append lock ([`BEGIN_LOCKED`]), on a task of its own
+/// so that it always finishes. sqlx's `begin` dropped half way (a caller's timeout) can hand the
+/// connection back to the pool inside the transaction it began, still holding the lock: every
+/// later append of every process then waits on that idle connection. A transaction begun for a
+/// caller that is gone is dropped by the task instead, which rolls it back and frees the lock.
+async fn begin_locked(pool: &PgPool) -> Result<sqlx::Transaction<'static, Postgres>, WriteError> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin_with(BEGIN_LOCKED).await })
+        .await
+        .map_err(|e| StoreError::Backend(format!("beginning an append: {e}")))?
+        .map_err(WriteError::from)
 }
 
 /// One column of `rows`, as an array parameter for `UNNEST`.
