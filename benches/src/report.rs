@@ -157,12 +157,11 @@ impl Sink {
             .map(|f| f.value)
     }
 
-    /// Every run, in order, of the figure of `bench` and `store` whose subject is `subject`.
-    pub fn runs(&self, bench: &str, store: &str, subject: &str) -> Option<&[f64]> {
+    /// The figure of `bench` and `store` whose subject is exactly `subject`.
+    pub fn figure(&self, bench: &str, store: &str, subject: &str) -> Option<&Figure> {
         self.figures
             .iter()
             .find(|f| f.bench == bench && f.store == store && f.subject == subject)
-            .map(|f| f.runs.as_slice())
     }
 }
 

@@ -11,7 +11,7 @@ use clap::{Parser, ValueEnum};
 use plera_benches::command::{self, CommandOptions};
 use plera_benches::db::Kind;
 use plera_benches::nodes::{self, NodesOptions};
-use plera_benches::report::{median, paired_ratios, Sink, HEADER};
+use plera_benches::report::{median, paired_ratios, Figure, Sink, HEADER};
 use plera_benches::{ingest, machine, replay, simulate};
 use std::path::PathBuf;
 
@@ -217,13 +217,8 @@ async fn run(args: &Args) -> Result<(), String> {
 
 /// The flatness ratio round by round, for the verdict: " (paired by round: median M %, runs
 /// LO-HI %, N rounds)", or `None` without runs of both histories.
-fn paired(sink: &Sink, store: &str, c: usize, short: usize, long: usize) -> Option<String> {
-    let runs = |h: usize| {
-        let subject = format!("plera engine, {c} senders, history {h}");
-        sink.runs("command", store, &subject)
-            .or_else(|| sink.runs("engine", store, &subject))
-    };
-    let ratios = paired_ratios(runs(short)?, runs(long)?);
+fn paired(short: &Figure, long: &Figure) -> Option<String> {
+    let ratios = paired_ratios(&short.runs, &long.runs);
     let (first, last) = (ratios.first()?, ratios.last()?);
     Some(format!(
         " (paired by round: median {:.0} %, runs {:.0}-{:.0} %, {} rounds)",
@@ -243,11 +238,13 @@ fn verdicts(sink: &Sink, args: &Args) -> Vec<String> {
     let c = args.concurrency;
     for k in kinds(&args.stores) {
         let s = k.name();
-        let ours = |h: usize| {
+        // The engine's figure at history `h`, from the `command` run or the `engine` one.
+        let engine = |h: usize| {
             let subject = format!("plera engine, {c} senders, history {h}");
-            sink.value("command", s, &subject)
-                .or_else(|| sink.value("engine", s, &subject))
+            sink.figure("command", s, &subject)
+                .or_else(|| sink.figure("engine", s, &subject))
         };
+        let ours = |h: usize| engine(h).map(|f| f.value);
         let cqrs = |h: usize| {
             sink.value(
                 "command",
@@ -282,16 +279,12 @@ fn verdicts(sink: &Sink, args: &Args) -> Vec<String> {
                 );
             }
         }
-        if let (Some(lo), Some(hi)) = (
-            args.histories.first().and_then(|h| ours(*h)),
-            args.histories.last().and_then(|h| ours(*h)),
+        if let (Some(short), Some(long)) = (
+            args.histories.first().and_then(|h| engine(*h)),
+            args.histories.last().and_then(|h| engine(*h)),
         ) {
-            let paired = args
-                .histories
-                .first()
-                .zip(args.histories.last())
-                .and_then(|(a, b)| paired(sink, s, c, *a, *b))
-                .unwrap_or_default();
+            let (lo, hi) = (short.value, long.value);
+            let paired = paired(short, long).unwrap_or_default();
             check(
                 format!("{s}: engine at the longest history runs at {:.0} % of the shortest's rate (>= 90 %){paired}", 100.0 * hi / lo),
                 hi >= 0.9 * lo,
