@@ -7,6 +7,7 @@
 //! and `projection_checkpoints`. `README.md` here explains the trade-offs.
 
 mod batch;
+mod begin;
 mod error;
 mod existing;
 mod leads;
@@ -15,6 +16,7 @@ mod reset;
 mod schema;
 mod sqlite;
 
+pub(crate) use begin::begin_on_a_task;
 pub(crate) use error::shown_url;
 pub use error::StoreOpenError;
 pub use existing::{open_existing_store, ExistingError, Pending};

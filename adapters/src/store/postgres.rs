@@ -26,6 +26,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::batch::{self, clamp_i64, AggregateKey, EventRecord, WriteError};
+use super::begin_on_a_task;
 use super::error::{Redactor, StoreOpenError};
 use super::leads::PostgresLeadDirectory;
 use super::schema;
@@ -443,13 +444,9 @@ impl LeaseStore for PostgresEventLog {
 }
 
 /// Begins an append's transaction with the append lock ([`BEGIN_LOCKED`]), on a task of its own
-/// so that it always finishes. sqlx's `begin` dropped half way (a caller's timeout) can hand the
-/// connection back to the pool inside the transaction it began, still holding the lock: every
-/// later append of every process then waits on that idle connection. A transaction begun for a
-/// caller that is gone is dropped by the task instead, which rolls it back and frees the lock.
+/// ([`begin_on_a_task`]): a cancelled append must not leave the lock with an idle connection.
 async fn begin_locked(pool: &PgPool) -> Result<sqlx::Transaction<'static, Postgres>, WriteError> {
-    let pool = pool.clone();
-    tokio::spawn(async move { pool.begin_with(BEGIN_LOCKED).await })
+    begin_on_a_task(pool, BEGIN_LOCKED)
         .await
         .map_err(|e| StoreError::Backend(format!("beginning an append: {e}")))?
         .map_err(WriteError::from)

@@ -11,7 +11,7 @@ use sqlx::{
     Database, Decode, Encode, PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction, Type,
 };
 
-use crate::store::Store;
+use crate::store::{begin_on_a_task, Store};
 
 /// Which placeholder syntax and limits a statement is built for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,27 +182,24 @@ impl Db {
         }
     }
 
-    /// Opens a write transaction.
-    ///
-    /// On a task of its own, so that it always finishes: sqlx's `begin` dropped half way (a
-    /// cancelled catch-up or rebuild) can hand the connection back to the pool inside the
-    /// transaction it began, and the next `BEGIN` on it fails. A transaction begun for a caller
-    /// that is gone is dropped by the task, which rolls it back.
+    /// Opens a write transaction, on a task of its own ([`begin_on_a_task`]): a cancelled
+    /// catch-up or rebuild must not leave its connection in the pool half begun.
     pub(crate) async fn begin(&self) -> Result<Tx, ViewError> {
-        let db = self.clone();
-        tokio::spawn(async move {
-            match db {
-                Db::Sqlite { writer, .. } => Ok(Tx::Sqlite(
-                    writer
-                        .begin_with("BEGIN IMMEDIATE")
-                        .await
-                        .map_err(storage)?,
-                )),
-                Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await.map_err(storage)?)),
-            }
-        })
-        .await
-        .map_err(|e| ViewError::Storage(format!("beginning a transaction: {e}")))?
+        let task = |e| ViewError::Storage(format!("beginning a transaction: {e}"));
+        match self {
+            Db::Sqlite { writer, .. } => Ok(Tx::Sqlite(
+                begin_on_a_task(writer, "BEGIN IMMEDIATE")
+                    .await
+                    .map_err(task)?
+                    .map_err(storage)?,
+            )),
+            Db::Postgres(pool) => Ok(Tx::Postgres(
+                begin_on_a_task(pool, "BEGIN")
+                    .await
+                    .map_err(task)?
+                    .map_err(storage)?,
+            )),
+        }
     }
 }
 
