@@ -19,5 +19,7 @@ pub mod webhook;
 /// small rows and keys the views and the engine allocate across threads (BENCHMARKS.md §2).
 /// The benches run on it too, so that they measure what the `plera` binary does. Built without
 /// transparent huge pages (the workspace's `no_thp` feature): a page handed back and touched again
-/// cost the zeroing of 2 MiB each time.
+/// cost the zeroing of 2 MiB each time. With the crate's default feature `c-malloc`, mimalloc
+/// also replaces the process's C `malloc` (SQLite's allocations), whether or not a program uses
+/// this allocator: an embedding program that must keep its own turns the feature off.
 pub use mimalloc::MiMalloc as Allocator;
