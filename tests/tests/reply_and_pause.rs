@@ -16,6 +16,7 @@ on_every_store!(
     a_reply_arriving_while_the_step_is_due_stops_it,
     a_paused_sender_sends_nothing_until_it_is_resumed,
     a_stale_expired_session_notice_does_not_undo_a_reconnect,
+    concurrent_inbound_events_share_commits_and_record_what_one_by_one_would,
 );
 
 async fn setup(
@@ -174,4 +175,87 @@ async fn a_stale_expired_session_notice_does_not_undo_a_reconnect(kind: StoreKin
         .await
         .unwrap();
     assert_eq!(status().await, SenderStatus::NeedsReconnect);
+}
+
+/// The inbound events of the group-commit test, in the order they are queued: a reply per lead,
+/// a second reply of lead 0 (its sequence is stopped by the first: recorded, not a new stop), a
+/// duplicate delivery, a message from someone in no sequence and its duplicate, an expired
+/// session in the middle (its warning is recorded between the replies before and after it), and
+/// an acceptance for a lead whose reply comes after it.
+fn inbound_burst(
+    sender: &plera_domain::ids::AccountId,
+    leads: usize,
+    at: chrono::DateTime<Utc>,
+) -> Vec<InboundEvent> {
+    let reply = |lead: String, id: &str| InboundEvent::MessageReceived {
+        account: Some(sender.clone()),
+        lead: LeadId::new(lead),
+        channel: Channel::Linkedin,
+        message_id: ProviderMessageId::new(id),
+        text: "Thanks, let's talk".into(),
+        at,
+    };
+    let mut burst = vec![InboundEvent::InviteAccepted {
+        account: sender.clone(),
+        lead: LeadId::new("l1"),
+        at,
+    }];
+    for i in 0..leads {
+        burst.push(reply(format!("l{i}"), &format!("r{i}")));
+        if i == leads / 2 {
+            burst.push(InboundEvent::AccountStatus {
+                account: sender.clone(),
+                status: plera_domain::ports::AccountStatusSignal::CredentialsExpired,
+                at,
+            });
+        }
+    }
+    burst.push(reply("l0".into(), "r0-again"));
+    burst.push(reply("l0".into(), "r0"));
+    burst.push(reply("stranger".into(), "s1"));
+    burst.push(reply("stranger".into(), "s1"));
+    burst
+}
+
+async fn concurrent_inbound_events_share_commits_and_record_what_one_by_one_would(kind: StoreKind) {
+    const LEADS: usize = 40;
+    let (alone, alone_log, sender) = setup(kind, LEADS).await;
+    let (together, together_log, _) = setup(kind, LEADS).await;
+    let burst = inbound_burst(&sender, LEADS, alone.clock.now());
+
+    let mut one_by_one = Vec::new();
+    for event in burst.clone() {
+        one_by_one.push(alone.engine.ingest(&alone.workspace, event).await);
+    }
+    let before = together.store_calls();
+    let calls = burst
+        .into_iter()
+        .map(|event| together.engine.ingest(&together.workspace, event));
+    let at_once = futures::future::join_all(calls).await;
+    let spent = together.store_calls().since(&before);
+
+    assert_eq!(at_once, one_by_one);
+    use plera_actors::IngestOutcome as O;
+    let count = |o: O| at_once.iter().filter(|a| **a == Ok(o.clone())).count();
+    assert_eq!(count(O::Recorded), LEADS + 2, "{at_once:?}");
+    assert_eq!(count(O::Duplicate), 2, "{at_once:?}");
+    assert_eq!(count(O::SenderNotified), 1, "{at_once:?}");
+    assert_eq!(count(O::NoSequence), 1, "{at_once:?}");
+    // The same events in the same order, with fewer commits.
+    let shape = |events: Vec<plera_actors::store::StoredEvent>| {
+        events
+            .into_iter()
+            .map(|e| (e.aggregate_type, e.aggregate_id, e.sequence, e.payload))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        shape(together_log.read_after(0, usize::MAX).await.unwrap()),
+        shape(alone_log.read_after(0, usize::MAX).await.unwrap())
+    );
+    assert!(
+        spent.appends <= LEADS / 4,
+        "{} appends for {} inbound events",
+        spent.appends,
+        LEADS + 6
+    );
 }

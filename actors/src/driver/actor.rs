@@ -11,7 +11,7 @@ use plera_domain::ports::InboundEvent;
 use plera_domain::workspace::{WorkspaceCommand, WorkspaceEvent};
 
 use super::book::{Book, EnrollOptions, LeadSpec};
-use super::inbound::IngestOutcome;
+use super::inbound::{Inbound, IngestOutcome};
 use super::steps::TickReport;
 use crate::engine::EngineError;
 use crate::store::NewEvent;
@@ -87,6 +87,9 @@ pub enum DriverMsg {
         /// Now.
         now: DateTime<Utc>,
     },
+    /// Inbound provider events queued together, handled in their order (see
+    /// [`Book::ingest_all`]).
+    IngestAll(Vec<Inbound>),
     /// Mark a lead's conversation read.
     MarkRead {
         /// Workspace.
@@ -137,6 +140,8 @@ pub enum DriverReply {
     Owner(Option<(WorkspaceId, plera_domain::workspace::PendingConnection)>),
     /// To `Ingest`.
     Ingested(IngestOutcome),
+    /// To `IngestAll`: one answer per event, in their order.
+    IngestedAll(Vec<Result<IngestOutcome, EngineError>>),
     /// To `Sequences`.
     Sequences(Vec<(SequenceId, LeadSequence)>),
     /// To `Mailbox`.
@@ -161,10 +166,22 @@ impl Handler<DriverMsg> for DriverActor {
         let work = async move {
             // A tick reads the log itself; when something is due is this process's own answer.
             let shared = !matches!(msg, DriverMsg::Tick(_) | DriverMsg::NextDue);
-            let result = if book.clustered() && shared {
-                run_shared(&mut book, msg).await
-            } else {
-                run(&mut book, msg).await
+            let result = match msg {
+                // Each event on its own, read and retried as other processes write.
+                DriverMsg::IngestAll(events) if book.clustered() => {
+                    let mut answers = Vec::with_capacity(events.len());
+                    for (workspace, event, now) in events {
+                        let one = DriverMsg::Ingest {
+                            workspace,
+                            event,
+                            now,
+                        };
+                        answers.push(run_shared(&mut book, one).await.and_then(ingested));
+                    }
+                    Ok(DriverReply::IngestedAll(answers))
+                }
+                msg if book.clustered() && shared => run_shared(&mut book, msg).await,
+                msg => run(&mut book, msg).await,
             };
             (book, result)
         };
@@ -227,6 +244,7 @@ async fn run(book: &mut Book, msg: DriverMsg) -> Result<DriverReply, EngineError
             .ingest(&workspace, event, now)
             .await
             .map(DriverReply::Ingested),
+        DriverMsg::IngestAll(events) => Ok(DriverReply::IngestedAll(book.ingest_all(events).await)),
         DriverMsg::MarkRead {
             workspace,
             lead,
@@ -283,6 +301,14 @@ async fn run(book: &mut Book, msg: DriverMsg) -> Result<DriverReply, EngineError
     }
 }
 
+/// The outcome of an `Ingest` answer.
+fn ingested(reply: DriverReply) -> Result<IngestOutcome, EngineError> {
+    match reply {
+        DriverReply::Ingested(outcome) => Ok(outcome),
+        _ => Err(EngineError::SystemDown),
+    }
+}
+
 /// How many times a message is decided again after another process wrote first.
 const CONFLICT_RETRIES: usize = 3;
 
@@ -317,6 +343,7 @@ impl DriverMsg {
             | DriverMsg::SenderCommand { now, .. }
             | DriverMsg::Leave(now) => Some(*now),
             DriverMsg::AskSender(_, msg) => Some(msg.at()),
+            DriverMsg::IngestAll(events) => events.first().map(|(_, _, now)| *now),
             DriverMsg::NextDue
             | DriverMsg::CreateCampaign(_)
             | DriverMsg::Workspace { .. }

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use super::cluster::{ClusterConfig, Membership};
 use super::schedule_index::{DueIndex, DueKey};
+use super::staged::Staged;
 use super::steps::CrashPoints;
 use crate::engine::{EngineError, Registry};
 use crate::leads::{LeadDirectory, LeadProfile};
@@ -448,22 +449,23 @@ impl Book {
     /// The sequence an inbound message of `lead` belongs to: the active one, else the latest.
     pub(crate) fn sequence_of_lead(
         &self,
+        staged: &Staged,
         workspace: &WorkspaceId,
         lead: &LeadId,
         account: Option<&AccountId>,
     ) -> Option<SequenceId> {
         let ids = self.by_lead.get(&(workspace.clone(), lead.clone()))?;
+        let state = |id: &SequenceId| self.sequence_in(staged, id);
         let matches = |id: &&SequenceId| {
             account.is_none_or(|a| {
-                self.sequences[*id]
-                    .state
-                    .enrollment()
+                state(id)
+                    .and_then(LeadSequence::enrollment)
                     .is_some_and(|e| &e.account_id == a)
             })
         };
         ids.iter()
             .filter(matches)
-            .find(|id| self.sequences[*id].state.is_active())
+            .find(|id| state(id).is_some_and(LeadSequence::is_active))
             .or_else(|| ids.iter().rev().find(|id| matches(id)))
             .cloned()
     }
@@ -481,18 +483,11 @@ impl Book {
         lead: &LeadId,
         command: ConversationCommand,
     ) -> Result<bool, EngineError> {
+        let mut staged = Staged::default();
         let id = Self::conversation_id(workspace, lead);
-        let tracked = self.conversations.get(&id).cloned().unwrap_or_default();
-        let decision = tracked
-            .decide(&id, command)
-            .await
-            .map_err(|e| EngineError::InvalidInput(e.to_string()))?;
-        if decision.events.is_empty() {
-            return Ok(false);
-        }
-        self.log.append(decision.records).await?;
-        self.conversations.insert(id, decision.next);
-        Ok(true)
+        let recorded = self.stage_conversation(&mut staged, id, command).await?;
+        self.commit_staged(staged).await?;
+        Ok(recorded)
     }
 
     /// Marks a lead's conversation read; a lead the workspace never heard of is not found.
@@ -540,41 +535,24 @@ impl Book {
         now: DateTime<Utc>,
     ) -> Result<(), EngineError> {
         let id = self
-            .sequence_of_lead(workspace, lead, None)
+            .sequence_of_lead(&Staged::default(), workspace, lead, None)
             .ok_or_else(|| EngineError::not_found("lead", lead.as_str()))?;
         self.command_sequence(&id, LeadSequenceCommand::Stop { reason, at: now }, now)
             .await?;
         Ok(())
     }
 
-    /// Runs one command on one sequence and commits it on its own (API and inbound paths).
+    /// Runs one command on one sequence and commits it on its own (the API's path).
     pub(crate) async fn command_sequence(
         &mut self,
         id: &SequenceId,
         command: LeadSequenceCommand,
         now: DateTime<Utc>,
     ) -> Result<Vec<LeadSequenceEvent>, EngineError> {
-        let tracked = self
-            .sequences
-            .get(id)
-            .ok_or_else(|| EngineError::not_found("sequence", id.as_str()))?;
-        let was_active = tracked.state.is_active();
-        let decision = tracked
-            .decide(id.as_str(), command)
-            .await
-            .map_err(EngineError::Lead)?;
-        if decision.events.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.log.append(decision.records).await?;
-        let now_active = decision.next.state.is_active();
-        self.sequences.insert(id.clone(), decision.next);
-        if was_active && !now_active {
-            self.note_finished(id);
-        }
-        self.forget_waiting(id);
-        self.due.set(DueKey::Lead(id.clone()), now);
-        Ok(decision.events)
+        let mut staged = Staged::default();
+        let events = self.stage_sequence(&mut staged, id, command, now).await?;
+        self.commit_staged(staged).await?;
+        Ok(events)
     }
 
     /// Takes a lead out of its sender's waiting line.

@@ -2,13 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use plera_domain::conversation::ConversationCommand;
-use plera_domain::ids::WorkspaceId;
-use plera_domain::lead::LeadSequenceCommand;
+use plera_domain::ids::{AccountId, WorkspaceId};
+use plera_domain::lead::{LeadSequenceCommand, LeadSequenceEvent};
 use plera_domain::out_of_office::{classify_reply, ReplyKind};
 use plera_domain::ports::{AccountStatusSignal, InboundEvent};
 use plera_domain::sender::WarningKind;
 
 use super::book::Book;
+use super::staged::Staged;
 use crate::engine::EngineError;
 use crate::sender::SenderMsg;
 
@@ -25,10 +26,86 @@ pub enum IngestOutcome {
     SenderNotified,
 }
 
+/// One inbound event as the engine queued it.
+pub type Inbound = (WorkspaceId, InboundEvent, DateTime<Utc>);
+
 impl Book {
     /// Handles one inbound event for `workspace`.
     pub async fn ingest(
         &mut self,
+        workspace: &WorkspaceId,
+        event: InboundEvent,
+        now: DateTime<Utc>,
+    ) -> Result<IngestOutcome, EngineError> {
+        if let InboundEvent::AccountStatus {
+            account,
+            status,
+            at,
+        } = event
+        {
+            return self
+                .account_status(workspace, account, status, at, now)
+                .await;
+        }
+        let mut staged = Staged::default();
+        let outcome = self
+            .stage_inbound(&mut staged, workspace, event, now)
+            .await?;
+        self.commit_staged(staged).await?;
+        Ok(outcome)
+    }
+
+    /// Handles inbound events in their order, with one append for every run of replies and
+    /// acceptances (group commit): each is decided on the state the ones before it left, so
+    /// every answer and the log are what one call per event would have given. Account statuses
+    /// go to their senders in their turn, after the run before them is committed. Should a
+    /// run's append fail, its events are taken again one by one, so that each caller gets its
+    /// own answer.
+    pub async fn ingest_all(
+        &mut self,
+        events: Vec<Inbound>,
+    ) -> Vec<Result<IngestOutcome, EngineError>> {
+        let mut answers = Vec::with_capacity(events.len());
+        let mut run = Vec::new();
+        for inbound in events {
+            if matches!(inbound.1, InboundEvent::AccountStatus { .. }) {
+                let done = self.ingest_run(std::mem::take(&mut run)).await;
+                answers.extend(done);
+                let (workspace, event, now) = inbound;
+                answers.push(self.ingest(&workspace, event, now).await);
+            } else {
+                run.push(inbound);
+            }
+        }
+        answers.extend(self.ingest_run(run).await);
+        answers
+    }
+
+    /// Replies and acceptances decided together and committed in one append.
+    async fn ingest_run(&mut self, run: Vec<Inbound>) -> Vec<Result<IngestOutcome, EngineError>> {
+        let mut staged = Staged::default();
+        let mut answers = Vec::with_capacity(run.len());
+        for (workspace, event, now) in &run {
+            answers.push(
+                self.stage_inbound(&mut staged, workspace, event.clone(), *now)
+                    .await,
+            );
+        }
+        if self.commit_staged(staged).await.is_ok() {
+            return answers;
+        }
+        let mut answers = Vec::with_capacity(run.len());
+        for (workspace, event, now) in run {
+            answers.push(self.ingest(&workspace, event, now).await);
+        }
+        answers
+    }
+
+    /// Decides a reply or an acceptance on the state `staged` leaves (an account status is not
+    /// staged: it goes to its sender's actor).
+    async fn stage_inbound(
+        &self,
+        staged: &mut Staged,
         workspace: &WorkspaceId,
         event: InboundEvent,
         now: DateTime<Utc>,
@@ -45,14 +122,14 @@ impl Book {
                 let account =
                     account.filter(|_| channel == plera_domain::values::Channel::Linkedin);
                 let Some(id) = self
-                    .sequence_of_lead(workspace, &lead, account.as_ref())
-                    .or_else(|| self.sequence_of_lead(workspace, &lead, None))
+                    .sequence_of_lead(staged, workspace, &lead, account.as_ref())
+                    .or_else(|| self.sequence_of_lead(staged, workspace, &lead, None))
                 else {
                     // Someone in no sequence: the inbox still shows it (once).
                     let recorded = self
-                        .command_conversation(
-                            workspace,
-                            &lead,
+                        .stage_conversation(
+                            staged,
+                            Self::conversation_id(workspace, &lead),
                             ConversationCommand::RecordInbound {
                                 workspace_id: workspace.clone(),
                                 lead_id: lead.clone(),
@@ -85,51 +162,62 @@ impl Book {
                         at: now,
                     },
                 };
-                let events = self.command_sequence(&id, command, now).await?;
-                Ok(if events.is_empty() {
-                    IngestOutcome::Duplicate
-                } else {
-                    IngestOutcome::Recorded
-                })
+                let events = self.stage_sequence(staged, &id, command, now).await?;
+                Ok(recorded_or_duplicate(&events))
             }
             InboundEvent::InviteAccepted { account, lead, .. } => {
-                let Some(id) = self.sequence_of_lead(workspace, &lead, Some(&account)) else {
+                let Some(id) = self.sequence_of_lead(staged, workspace, &lead, Some(&account))
+                else {
                     return Ok(IngestOutcome::NoSequence);
                 };
                 let events = self
-                    .command_sequence(
+                    .stage_sequence(
+                        staged,
                         &id,
                         LeadSequenceCommand::RecordInviteAccepted { at: now },
                         now,
                     )
                     .await?;
-                Ok(if events.is_empty() {
-                    IngestOutcome::Duplicate
-                } else {
-                    IngestOutcome::Recorded
-                })
+                Ok(recorded_or_duplicate(&events))
             }
-            InboundEvent::AccountStatus {
-                account,
-                status,
-                at: observed_at,
-            } => {
-                if !self.registry.belongs_to(&account, workspace) {
-                    return Err(EngineError::not_found("sender", account.as_str()));
-                }
-                let kind = match status {
-                    AccountStatusSignal::Ok => return Ok(IngestOutcome::Duplicate),
-                    AccountStatusSignal::Restricted => WarningKind::Restricted,
-                    AccountStatusSignal::CredentialsExpired => WarningKind::SessionExpired,
-                };
-                let warning = SenderMsg::Warning {
-                    kind,
-                    at: now,
-                    observed_at,
-                };
-                self.ask_sender(&account, warning).await?;
-                Ok(IngestOutcome::SenderNotified)
-            }
+            InboundEvent::AccountStatus { .. } => Err(EngineError::InvalidInput(
+                "an account status is not staged".into(),
+            )),
         }
+    }
+
+    /// Passes an account status to its sender's actor.
+    async fn account_status(
+        &mut self,
+        workspace: &WorkspaceId,
+        account: AccountId,
+        status: AccountStatusSignal,
+        observed_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<IngestOutcome, EngineError> {
+        if !self.registry.belongs_to(&account, workspace) {
+            return Err(EngineError::not_found("sender", account.as_str()));
+        }
+        let kind = match status {
+            AccountStatusSignal::Ok => return Ok(IngestOutcome::Duplicate),
+            AccountStatusSignal::Restricted => WarningKind::Restricted,
+            AccountStatusSignal::CredentialsExpired => WarningKind::SessionExpired,
+        };
+        let warning = SenderMsg::Warning {
+            kind,
+            at: now,
+            observed_at,
+        };
+        self.ask_sender(&account, warning).await?;
+        Ok(IngestOutcome::SenderNotified)
+    }
+}
+
+/// A sequence command's answer to its caller: nothing recorded is a duplicate delivery.
+fn recorded_or_duplicate(events: &[LeadSequenceEvent]) -> IngestOutcome {
+    if events.is_empty() {
+        IngestOutcome::Duplicate
+    } else {
+        IngestOutcome::Recorded
     }
 }

@@ -10,11 +10,12 @@ mod cluster;
 mod inbound;
 mod render;
 mod schedule_index;
+mod staged;
 mod steps;
 
 pub use actor::{DriverActor, DriverMsg, DriverReply};
 pub use book::{Book, EnrollOptions, LeadSpec};
 pub use cluster::ClusterConfig;
-pub use inbound::IngestOutcome;
+pub use inbound::{Inbound, IngestOutcome};
 pub use schedule_index::{DueIndex, DueKey};
 pub use steps::{CrashPoint, CrashPoints, NoCrashes, TickReport, MAX_ATTEMPTS};

@@ -211,6 +211,14 @@ impl EngineBuilder {
             })
             .await
             .map_err(|_| EngineError::SystemDown)??;
+        let (inbound, queue) = tokio::sync::mpsc::channel(super::inbound::INGEST_QUEUE);
+        let to_driver = driver.clone();
+        system
+            .run(move || async move {
+                actix::spawn(super::inbound::hand_to_driver(to_driver, queue));
+            })
+            .await
+            .map_err(|_| EngineError::SystemDown)?;
         if let Some(every) = self.auto_tick {
             let driver = driver.clone();
             let clock = Arc::clone(&self.clock);
@@ -232,6 +240,7 @@ impl EngineBuilder {
             inner: Arc::new(Inner {
                 system: Mutex::new(Some(system)),
                 driver,
+                inbound,
                 registry,
                 clock: self.clock,
                 ids: self.ids,

@@ -3,6 +3,7 @@
 
 mod builder;
 mod error;
+mod inbound;
 mod registry;
 mod views;
 
@@ -109,6 +110,8 @@ pub struct SenderView {
 struct Inner {
     system: Mutex<Option<ActorSystem>>,
     driver: Addr<DriverActor>,
+    /// Where `ingest` queues its events for the driver (see `inbound`).
+    inbound: tokio::sync::mpsc::Sender<inbound::Queued>,
     registry: Registry,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
@@ -557,17 +560,13 @@ impl Engine {
             InboundEvent::AccountStatus { .. } => {}
         }
         let now = self.now();
-        match self
-            .driver(DriverMsg::Ingest {
-                workspace: workspace.clone(),
-                event,
-                now,
-            })
-            .await?
-        {
-            DriverReply::Ingested(o) => Ok(o),
-            _ => Err(EngineError::SystemDown),
-        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.inner
+            .inbound
+            .send(((workspace.clone(), event, now), reply))
+            .await
+            .map_err(|_| EngineError::SystemDown)?;
+        answer.await.map_err(|_| EngineError::SystemDown)?
     }
 
     /// Marks the conversation with `lead` read (through `account`'s side, when given).
