@@ -284,6 +284,7 @@ contract!(
     load_returns_one_aggregate_in_sequence_order,
     sender_actions_filter_by_account_and_time,
     payloads_round_trip_exactly,
+    payload_text_reads_as_the_parsed_read,
     a_thousand_event_append_is_one_quick_transaction,
     concurrent_writers_and_a_catch_up_reader,
     an_append_dropped_half_way_is_all_or_nothing_and_the_log_stays_writable,
@@ -501,6 +502,43 @@ async fn payloads_round_trip_exactly(log: Arc<dyn EventLog>) {
         .map(|e| e.payload)
         .collect();
     assert_eq!(back, payloads);
+}
+
+/// `read_text_after` gives `read_after`'s events, page by page, each payload as text that parses
+/// to the same JSON (the views' rebuild decodes it straight into events).
+async fn payload_text_reads_as_the_parsed_read(log: Arc<dyn EventLog>) {
+    let payloads = [
+        json!({ "text": "Grüße, 你好, emoji 🚀, \"quotes\", back\\slash,\nnew line" }),
+        json!({ "big": u64::MAX, "small": i64::MIN, "float": 1.5e-7 }),
+        json!({ "nested": { "list": [1, "two", null, true] }, "empty": "" }),
+    ];
+    let events: Vec<NewEvent> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, payload)| NewEvent {
+            payload: payload.clone(),
+            ..ev("t", i as u64 + 1)
+        })
+        .collect();
+    log.append(vec![ev("u", 1)]).await.unwrap();
+    log.append(events).await.unwrap();
+    for (after, limit) in [(0, 100), (1, 2), (3, 1), (4, 10), (0, 0)] {
+        let parsed = log.read_after(after, limit).await.unwrap();
+        let text = log.read_text_after(after, limit).await.unwrap();
+        assert_eq!(text.len(), parsed.len(), "after {after}, limit {limit}");
+        for (t, p) in text.iter().zip(&parsed) {
+            let payload: Value = serde_json::from_str(&t.payload).unwrap();
+            assert_eq!(payload, p.payload);
+            assert_eq!(
+                (t.position, &t.aggregate_type, &t.aggregate_id, t.sequence),
+                (p.position, &p.aggregate_type, &p.aggregate_id, p.sequence)
+            );
+            assert_eq!(
+                (&t.event_type, &t.event_version),
+                (&p.event_type, &p.event_version)
+            );
+        }
+    }
 }
 
 async fn a_thousand_event_append_is_one_quick_transaction(log: Arc<dyn EventLog>) {

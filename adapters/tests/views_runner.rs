@@ -1586,3 +1586,48 @@ async fn one_process_keeps_each_view_while_its_lease_lasts() {
     })
     .await;
 }
+
+/// A rebuild reads payloads as text and decodes them straight into events: a payload that is not
+/// JSON, of an event a view decodes or of an aggregate no view knows, fails the rebuild as it
+/// fails the incremental runner's read; nothing is skipped silently.
+#[tokio::test]
+async fn a_rebuild_fails_on_a_payload_that_is_not_json() {
+    let events = stream().await;
+    for (aggregate_type, position) in [("lead_sequence", None), ("billing", Some(1))] {
+        in_place(Db::Sqlite, move |place| async move {
+            let store = place.open().await;
+            append(&store, events).await;
+            let Store::Sqlite(sqlite) = &store else {
+                unreachable!("a sqlite URL opens a sqlite store")
+            };
+            let position: i64 = match position {
+                Some(p) => p,
+                None => sqlx::query_scalar(
+                    "SELECT MIN(position) FROM events WHERE aggregate_type = 'lead_sequence'",
+                )
+                .fetch_one(sqlite.writer())
+                .await
+                .unwrap(),
+            };
+            sqlx::query(
+                "UPDATE events SET payload = '{broken', aggregate_type = ? WHERE position = ?",
+            )
+            .bind(aggregate_type)
+            .bind(position)
+            .execute(sqlite.writer())
+            .await
+            .unwrap();
+            let views = Views::new(&store);
+            let rebuilt = views.rebuild_all(|_, _| {}).await;
+            assert!(
+                rebuilt
+                    .as_ref()
+                    .is_err_and(|e| e.to_string().contains(&format!("position {position}"))),
+                "{aggregate_type}: {rebuilt:?}"
+            );
+            assert!(views.catch_up_all().await.is_err(), "{aggregate_type}");
+            store.close().await;
+        })
+        .await;
+    }
+}

@@ -107,9 +107,11 @@ impl Envelope {
 }
 
 /// A stored event's parts, borrowed: what [`Envelope::decode`] reads, for a caller that holds
-/// the event in another type (the audit) and should not copy its payload to decode it.
-#[derive(Clone, Copy, Debug)]
-pub struct Stored<'a> {
+/// the event in another type (the audit) and should not copy its payload to decode it. The
+/// payload is a parsed tree ([`Value`], the default) or the JSON text a store read (`str`,
+/// decoded straight into the event: a rebuild's path, with no tree built first).
+#[derive(Debug)]
+pub struct Stored<'a, P: ?Sized = Value> {
     /// Position in the global order.
     pub position: u64,
     /// Aggregate type.
@@ -119,10 +121,49 @@ pub struct Stored<'a> {
     /// Event name (for errors).
     pub event_type: &'a str,
     /// The JSON payload.
-    pub payload: &'a Value,
+    pub payload: &'a P,
 }
 
-impl Stored<'_> {
+impl<P: ?Sized> Clone for Stored<'_, P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P: ?Sized> Copy for Stored<'_, P> {}
+
+/// A payload the views decode: a parsed JSON tree, or JSON text.
+pub trait Payload {
+    /// The payload as `T`, or why not.
+    fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, String>;
+
+    /// Whether the payload is JSON at all (an event no view decodes is still checked: a log
+    /// that does not read as JSON is broken, whichever reader meets it).
+    fn check(&self) -> Result<(), String>;
+}
+
+impl Payload for Value {
+    fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        // Deserialized from the borrowed value: no copy of the payload's tree first.
+        T::deserialize(self).map_err(|e| e.to_string())
+    }
+
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl Payload for str {
+    fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        serde_json::from_str(self).map_err(|e| e.to_string())
+    }
+
+    fn check(&self) -> Result<(), String> {
+        Payload::parse::<serde::de::IgnoredAny>(self).map(drop)
+    }
+}
+
+impl<P: Payload + ?Sized> Stored<'_, P> {
     /// Decodes the payload, as [`Envelope::decode`] does.
     pub fn decode(self) -> Result<Option<Decoded>, ProjectionError> {
         let event = match self.aggregate_type {
@@ -131,7 +172,10 @@ impl Stored<'_> {
             CAMPAIGN => self.parse().map(Event::Campaign)?,
             WORKSPACE => self.parse().map(Event::Workspace)?,
             CONVERSATION => self.parse().map(Event::Conversation)?,
-            _ => return Ok(None),
+            _ => {
+                self.payload.check().map_err(|reason| self.error(reason))?;
+                return Ok(None);
+            }
         };
         Ok(Some(Decoded {
             position: self.position,
@@ -141,12 +185,15 @@ impl Stored<'_> {
     }
 
     fn parse<T: serde::de::DeserializeOwned>(self) -> Result<T, ProjectionError> {
-        // Deserialized from the borrowed value: no copy of the payload's tree first.
-        T::deserialize(self.payload).map_err(|e| ProjectionError::Decode {
+        self.payload.parse().map_err(|reason| self.error(reason))
+    }
+
+    fn error(self, reason: String) -> ProjectionError {
+        ProjectionError::Decode {
             position: self.position,
             event_type: self.event_type.to_string(),
-            reason: e.to_string(),
-        })
+            reason,
+        }
     }
 }
 
@@ -191,6 +238,49 @@ mod tests {
             Event::Lead(LeadSequenceEvent::InviteAccepted { .. })
         ));
         assert_eq!(decoded.event.at().to_rfc3339(), "2026-03-02T10:00:00+00:00");
+    }
+
+    #[test]
+    fn a_payload_decodes_alike_from_its_tree_and_from_its_text() {
+        let payload = json!({"type": "InviteAccepted", "at": "2026-03-02T10:00:00Z"});
+        let text = payload.to_string();
+        let from_text = |text: &str| {
+            Stored {
+                position: 7,
+                aggregate_type: LEAD_SEQUENCE,
+                aggregate_id: "a",
+                event_type: "InviteAccepted",
+                payload: text,
+            }
+            .decode()
+        };
+        assert_eq!(
+            from_text(&text).unwrap(),
+            envelope(LEAD_SEQUENCE, payload).decode().unwrap()
+        );
+        assert!(matches!(
+            from_text("{\"type\": \"InviteAccepted\"}"),
+            Err(ProjectionError::Decode { position: 7, .. })
+        ));
+        assert!(matches!(
+            from_text("not json"),
+            Err(ProjectionError::Decode { position: 7, .. })
+        ));
+        let other = |text: &str| {
+            Stored {
+                position: 8,
+                aggregate_type: "billing",
+                aggregate_id: "b",
+                event_type: "Charged",
+                payload: text,
+            }
+            .decode()
+        };
+        assert_eq!(other("{\"type\": \"Charged\"}"), Ok(None));
+        assert!(matches!(
+            other("{broken"),
+            Err(ProjectionError::Decode { position: 8, .. })
+        ));
     }
 
     #[test]

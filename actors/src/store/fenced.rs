@@ -3,7 +3,9 @@ use chrono::{DateTime, Utc};
 use plera_domain::ids::AccountId;
 use std::sync::Arc;
 
-use super::{Condition, EventLog, Fence, NewEvent, SenderAction, StoreError, StoredEvent};
+use super::{
+    Condition, EventLog, Fence, NewEvent, SenderAction, StoreError, StoredEvent, StoredText,
+};
 
 /// A log whose every append carries one fence: what an owned sender's desk writes through, so
 /// none of its appends lands once its lease moved to another process.
@@ -39,6 +41,14 @@ impl EventLog for FencedLog {
 
     async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         self.inner.read_after(after, limit).await
+    }
+
+    async fn read_text_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredText>, StoreError> {
+        self.inner.read_text_after(after, limit).await
     }
 
     async fn load(

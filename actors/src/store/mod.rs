@@ -58,6 +58,40 @@ pub struct StoredEvent {
     pub payload: Value,
 }
 
+/// An event as stored, its payload as the JSON text the store keeps: for a reader that decodes
+/// payloads into types of its own and needs no parsed tree (the views' rebuild).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredText {
+    /// Position in the global order.
+    pub position: u64,
+    /// `Aggregate::TYPE` of its aggregate.
+    pub aggregate_type: String,
+    /// Its aggregate's id.
+    pub aggregate_id: String,
+    /// Its place in the aggregate's stream.
+    pub sequence: u64,
+    /// The event's name.
+    pub event_type: String,
+    /// The event's schema version.
+    pub event_version: String,
+    /// The event as JSON text.
+    pub payload: String,
+}
+
+impl From<StoredEvent> for StoredText {
+    fn from(e: StoredEvent) -> Self {
+        Self {
+            position: e.position,
+            aggregate_type: e.aggregate_type,
+            aggregate_id: e.aggregate_id,
+            sequence: e.sequence,
+            event_type: e.event_type,
+            event_version: e.event_version,
+            payload: e.payload.to_string(),
+        }
+    }
+}
+
 /// Why the store refused or failed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum StoreError {
@@ -126,6 +160,18 @@ pub trait EventLog: Send + Sync + 'static {
     /// Up to `limit` events with position greater than `after`, in position order. A reader
     /// that follows positions never skips an event, even with concurrent writers.
     async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// [`read_after`](Self::read_after) with each payload as JSON text. A SQL store hands out
+    /// the text it read, not parsed (the reader's decoding finds a payload that is not JSON);
+    /// by default the parsed payload is written back out.
+    async fn read_text_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredText>, StoreError> {
+        let events = self.read_after(after, limit).await?;
+        Ok(events.into_iter().map(StoredText::from).collect())
+    }
 
     /// Every event of one aggregate, in sequence order.
     async fn load(

@@ -1,7 +1,9 @@
 //! What both SQL logs do alike: check a batch's sequences, shape its rows, read rows back.
 
 use chrono::{DateTime, Utc};
-use plera_actors::store::{sender_action_of, NewEvent, SenderAction, StoreError, StoredEvent};
+use plera_actors::store::{
+    sender_action_of, NewEvent, SenderAction, StoreError, StoredEvent, StoredText,
+};
 use std::collections::HashMap;
 
 use super::error::Redactor;
@@ -138,25 +140,47 @@ pub(crate) struct EventRecord {
 impl EventRecord {
     /// The stored event, or why the row is unreadable.
     pub(crate) fn into_stored(self) -> Result<StoredEvent, StoreError> {
+        let text = self.into_text()?;
+        let payload = serde_json::from_str(&text.payload).map_err(|e| StoreError::Corrupt {
+            position: text.position,
+            reason: format!("payload is not JSON: {e}"),
+        })?;
+        Ok(StoredEvent {
+            position: text.position,
+            aggregate_type: text.aggregate_type,
+            aggregate_id: text.aggregate_id,
+            sequence: text.sequence,
+            event_type: text.event_type,
+            event_version: text.event_version,
+            payload,
+        })
+    }
+
+    /// The stored event with its payload's text as read, or why the row is unreadable.
+    pub(crate) fn into_text(self) -> Result<StoredText, StoreError> {
         let position = u64::try_from(self.position).map_err(|_| StoreError::Corrupt {
             position: 0,
             reason: format!("negative position {}", self.position),
         })?;
-        let corrupt = |reason: String| StoreError::Corrupt { position, reason };
-        let sequence = u64::try_from(self.sequence)
-            .map_err(|_| corrupt(format!("negative sequence {}", self.sequence)))?;
-        let payload = serde_json::from_str(&self.payload)
-            .map_err(|e| corrupt(format!("payload is not JSON: {e}")))?;
-        Ok(StoredEvent {
+        let sequence = u64::try_from(self.sequence).map_err(|_| StoreError::Corrupt {
+            position,
+            reason: format!("negative sequence {}", self.sequence),
+        })?;
+        Ok(StoredText {
             position,
             aggregate_type: self.aggregate_type,
             aggregate_id: self.aggregate_id,
             sequence,
             event_type: self.event_type,
             event_version: self.event_version,
-            payload,
+            payload: self.payload,
         })
     }
+}
+
+/// Reads rows into stored events with their payloads' text, failing on the first unreadable one.
+pub(crate) fn stored_text(records: Vec<EventRecord>) -> Result<Vec<StoredText>, StoreError> {
+    records.into_iter().map(EventRecord::into_text).collect()
 }
 
 /// Reads rows into stored events, failing on the first unreadable one.

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use plera_actors::store::{
     Condition, EventLog, Fence, Lease, LeaseStore, NewEvent, SenderAction, StoreError, StoredEvent,
+    StoredText,
 };
 use plera_domain::ids::AccountId;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, Postgres};
@@ -234,6 +235,23 @@ impl EventLog for PostgresEventLog {
         .await
         .map_err(|e| self.redact.backend(e))?;
         batch::stored(records)
+    }
+
+    async fn read_text_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredText>, StoreError> {
+        let records: Vec<EventRecord> = sqlx::query_as(concat!(
+            select_events!(),
+            " WHERE position > $1 ORDER BY position LIMIT $2"
+        ))
+        .bind(clamp_i64(after))
+        .bind(clamp_i64(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.redact.backend(e))?;
+        batch::stored_text(records)
     }
 
     async fn load(

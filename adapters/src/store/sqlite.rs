@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use plera_actors::store::{EventLog, NewEvent, SenderAction, StoreError, StoredEvent};
+use plera_actors::store::{EventLog, NewEvent, SenderAction, StoreError, StoredEvent, StoredText};
 use plera_domain::ids::AccountId;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
@@ -394,6 +394,23 @@ impl EventLog for SqliteEventLog {
         .await
         .map_err(|e| self.redact.backend(e))?;
         batch::stored(records)
+    }
+
+    async fn read_text_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredText>, StoreError> {
+        let records: Vec<EventRecord> = sqlx::query_as(concat!(
+            select_events!(),
+            " WHERE position > ? ORDER BY position LIMIT ?"
+        ))
+        .bind(clamp_i64(after))
+        .bind(clamp_i64(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(|e| self.redact.backend(e))?;
+        batch::stored_text(records)
     }
 
     async fn load(

@@ -16,10 +16,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use plera_actors::store::StoredText;
+use plera_projections::envelope::Stored;
 use plera_projections::queries::ViewError;
 use plera_projections::rows::{Key, KeyHasher, Table, Value};
 use plera_projections::stage::{Row, Snapshot};
-use plera_projections::{decode_all, Decoded, Projection};
+use plera_projections::{Decoded, Projection, ProjectionError};
 use tokio::sync::{mpsc, oneshot};
 
 use super::db::Db;
@@ -188,19 +190,42 @@ impl Runner<'_> {
     }
 
     /// The batch after `after`, decoded (on a blocking thread: it is CPU work) and shared by the
-    /// keepers, with its last position; `None` at the log's end.
+    /// keepers, with its last position; `None` at the log's end. The payloads are read as text
+    /// and decoded straight into the events: no parsed tree is built on the way.
     async fn read_decoded(
         &self,
         after: u64,
     ) -> Result<Option<(u64, Arc<Vec<Decoded>>)>, ViewError> {
-        let Some((last, batch)) = self.read_batch(after).await? else {
+        let batch = self
+            .log
+            .read_text_after(after, self.batch)
+            .await
+            .map_err(|e| ViewError::Storage(e.to_string()))?;
+        let Some(last) = batch.last().map(|e| e.position) else {
             return Ok(None);
         };
-        let decoded = tokio::task::spawn_blocking(move || decode_all(&batch))
+        let decoded = tokio::task::spawn_blocking(move || decode_text(&batch))
             .await
             .map_err(|e| stopped("the decoding", &e))??;
         Ok(Some((last, Arc::new(decoded))))
     }
+}
+
+/// Decodes a batch read as text, dropping events of aggregates no view knows (as
+/// [`decode_all`](plera_projections::decode_all) does for parsed payloads).
+fn decode_text(batch: &[StoredText]) -> Result<Vec<Decoded>, ProjectionError> {
+    let mut decoded = Vec::with_capacity(batch.len());
+    for e in batch {
+        let stored = Stored {
+            position: e.position,
+            aggregate_type: &e.aggregate_type,
+            aggregate_id: &e.aggregate_id,
+            event_type: &e.event_type,
+            payload: e.payload.as_str(),
+        };
+        decoded.extend(stored.decode()?);
+    }
+    Ok(decoded)
 }
 
 /// How feeding the keepers ended.
