@@ -39,9 +39,10 @@ pub struct NewEvent {
     pub payload: Value,
 }
 
-/// An event as stored, with its global position.
+/// An event as stored, with its global position. Its payload is parsed JSON by default; a
+/// [`StoredText`] carries the JSON text the store keeps instead.
 #[derive(Clone, Debug, PartialEq)]
-pub struct StoredEvent {
+pub struct StoredEvent<P = Value> {
     /// Position in the global order, from 1, gap-free within one store.
     pub position: u64,
     /// `Aggregate::TYPE` of its aggregate.
@@ -55,39 +56,24 @@ pub struct StoredEvent {
     /// The event's schema version.
     pub event_version: String,
     /// The event as JSON.
-    pub payload: Value,
+    pub payload: P,
 }
 
 /// An event as stored, its payload as the JSON text the store keeps: for a reader that decodes
 /// payloads into types of its own and needs no parsed tree (the views' rebuild).
-#[derive(Clone, Debug, PartialEq)]
-pub struct StoredText {
-    /// Position in the global order.
-    pub position: u64,
-    /// `Aggregate::TYPE` of its aggregate.
-    pub aggregate_type: String,
-    /// Its aggregate's id.
-    pub aggregate_id: String,
-    /// Its place in the aggregate's stream.
-    pub sequence: u64,
-    /// The event's name.
-    pub event_type: String,
-    /// The event's schema version.
-    pub event_version: String,
-    /// The event as JSON text.
-    pub payload: String,
-}
+pub type StoredText = StoredEvent<String>;
 
-impl From<StoredEvent> for StoredText {
-    fn from(e: StoredEvent) -> Self {
-        Self {
-            position: e.position,
-            aggregate_type: e.aggregate_type,
-            aggregate_id: e.aggregate_id,
-            sequence: e.sequence,
-            event_type: e.event_type,
-            event_version: e.event_version,
-            payload: e.payload.to_string(),
+impl<P> StoredEvent<P> {
+    /// The same event with its payload turned into `Q`.
+    pub fn map_payload<Q>(self, f: impl FnOnce(P) -> Q) -> StoredEvent<Q> {
+        StoredEvent {
+            position: self.position,
+            aggregate_type: self.aggregate_type,
+            aggregate_id: self.aggregate_id,
+            sequence: self.sequence,
+            event_type: self.event_type,
+            event_version: self.event_version,
+            payload: f(self.payload),
         }
     }
 }
@@ -170,7 +156,10 @@ pub trait EventLog: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<StoredText>, StoreError> {
         let events = self.read_after(after, limit).await?;
-        Ok(events.into_iter().map(StoredText::from).collect())
+        Ok(events
+            .into_iter()
+            .map(|e| e.map_payload(|payload| payload.to_string()))
+            .collect())
     }
 
     /// Every event of one aggregate, in sequence order.

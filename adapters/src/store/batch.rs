@@ -141,19 +141,12 @@ impl EventRecord {
     /// The stored event, or why the row is unreadable.
     pub(crate) fn into_stored(self) -> Result<StoredEvent, StoreError> {
         let text = self.into_text()?;
+        let position = text.position;
         let payload = serde_json::from_str(&text.payload).map_err(|e| StoreError::Corrupt {
-            position: text.position,
+            position,
             reason: format!("payload is not JSON: {e}"),
         })?;
-        Ok(StoredEvent {
-            position: text.position,
-            aggregate_type: text.aggregate_type,
-            aggregate_id: text.aggregate_id,
-            sequence: text.sequence,
-            event_type: text.event_type,
-            event_version: text.event_version,
-            payload,
-        })
+        Ok(text.map_payload(|_| payload))
     }
 
     /// The stored event with its payload's text as read, or why the row is unreadable.

@@ -196,6 +196,23 @@ impl PostgresEventLog {
     pub(super) fn redactor(&self) -> &Redactor {
         &self.redact
     }
+
+    /// The rows of up to `limit` events after `after`, in position order (both reads' query).
+    async fn records_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        sqlx::query_as(concat!(
+            select_events!(),
+            " WHERE position > $1 ORDER BY position LIMIT $2"
+        ))
+        .bind(clamp_i64(after))
+        .bind(clamp_i64(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.redact.backend(e))
+    }
 }
 
 #[async_trait]
@@ -225,16 +242,7 @@ impl EventLog for PostgresEventLog {
     }
 
     async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let records: Vec<EventRecord> = sqlx::query_as(concat!(
-            select_events!(),
-            " WHERE position > $1 ORDER BY position LIMIT $2"
-        ))
-        .bind(clamp_i64(after))
-        .bind(clamp_i64(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.redact.backend(e))?;
-        batch::stored(records)
+        batch::stored(self.records_after(after, limit).await?)
     }
 
     async fn read_text_after(
@@ -242,16 +250,7 @@ impl EventLog for PostgresEventLog {
         after: u64,
         limit: usize,
     ) -> Result<Vec<StoredText>, StoreError> {
-        let records: Vec<EventRecord> = sqlx::query_as(concat!(
-            select_events!(),
-            " WHERE position > $1 ORDER BY position LIMIT $2"
-        ))
-        .bind(clamp_i64(after))
-        .bind(clamp_i64(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.redact.backend(e))?;
-        batch::stored_text(records)
+        batch::stored_text(self.records_after(after, limit).await?)
     }
 
     async fn load(

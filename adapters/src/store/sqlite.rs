@@ -363,6 +363,23 @@ impl SqliteEventLog {
     pub(super) fn redactor(&self) -> &Redactor {
         &self.redact
     }
+
+    /// The rows of up to `limit` events after `after`, in position order (both reads' query).
+    async fn records_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        sqlx::query_as(concat!(
+            select_events!(),
+            " WHERE position > ? ORDER BY position LIMIT ?"
+        ))
+        .bind(clamp_i64(after))
+        .bind(clamp_i64(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(|e| self.redact.backend(e))
+    }
 }
 
 #[async_trait]
@@ -384,16 +401,7 @@ impl EventLog for SqliteEventLog {
     }
 
     async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let records: Vec<EventRecord> = sqlx::query_as(concat!(
-            select_events!(),
-            " WHERE position > ? ORDER BY position LIMIT ?"
-        ))
-        .bind(clamp_i64(after))
-        .bind(clamp_i64(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(|e| self.redact.backend(e))?;
-        batch::stored(records)
+        batch::stored(self.records_after(after, limit).await?)
     }
 
     async fn read_text_after(
@@ -401,16 +409,7 @@ impl EventLog for SqliteEventLog {
         after: u64,
         limit: usize,
     ) -> Result<Vec<StoredText>, StoreError> {
-        let records: Vec<EventRecord> = sqlx::query_as(concat!(
-            select_events!(),
-            " WHERE position > ? ORDER BY position LIMIT ?"
-        ))
-        .bind(clamp_i64(after))
-        .bind(clamp_i64(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(|e| self.redact.backend(e))?;
-        batch::stored_text(records)
+        batch::stored_text(self.records_after(after, limit).await?)
     }
 
     async fn load(
