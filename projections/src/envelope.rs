@@ -95,6 +95,11 @@ impl Envelope {
     /// add aggregates, and skipping them keeps old views working. A known aggregate whose payload
     /// does not decode is an error: skipping it would make the views silently wrong.
     pub fn decode(&self) -> Result<Option<Decoded>, ProjectionError> {
+        self.parts().decode()
+    }
+
+    /// The parts [`Stored::decode`] reads, borrowed.
+    pub fn parts(&self) -> Stored<'_> {
         Stored {
             position: self.position,
             aggregate_type: &self.aggregate_type,
@@ -102,7 +107,6 @@ impl Envelope {
             event_type: &self.event_type,
             payload: &self.payload,
         }
-        .decode()
     }
 }
 
@@ -153,6 +157,16 @@ impl Payload for Value {
     }
 }
 
+impl Payload for String {
+    fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
+        Payload::parse(self.as_str())
+    }
+
+    fn check(&self) -> Result<(), String> {
+        Payload::check(self.as_str())
+    }
+}
+
 impl Payload for str {
     fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, String> {
         serde_json::from_str(self).map_err(|e| e.to_string())
@@ -199,11 +213,18 @@ impl<P: Payload + ?Sized> Stored<'_, P> {
 
 /// Decodes a batch, dropping events of aggregates no view knows.
 pub fn decode_all(envelopes: &[Envelope]) -> Result<Vec<Decoded>, ProjectionError> {
-    let mut out = Vec::with_capacity(envelopes.len());
-    for envelope in envelopes {
-        if let Some(decoded) = envelope.decode()? {
-            out.push(decoded);
-        }
+    decode_each(envelopes.iter().map(Envelope::parts))
+}
+
+/// Decodes stored events held in another type (parsed payloads or their text), dropping events
+/// of aggregates no view knows.
+pub fn decode_each<'a, P: Payload + ?Sized + 'a>(
+    events: impl IntoIterator<Item = Stored<'a, P>>,
+) -> Result<Vec<Decoded>, ProjectionError> {
+    let events = events.into_iter();
+    let mut out = Vec::with_capacity(events.size_hint().0);
+    for stored in events {
+        out.extend(stored.decode()?);
     }
     Ok(out)
 }

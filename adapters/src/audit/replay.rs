@@ -9,13 +9,13 @@
 
 use std::sync::Arc;
 
-use plera_projections::envelope::Stored;
 use plera_projections::{all_views, Decoded, Projection, Snapshot};
 
 use super::check::{AuditedEvent, Check};
 use super::senders::SenderBook;
 use super::views::{diff, diff_violations, LiveViews, Rows};
 use super::violation::{Rule, Violation};
+use crate::views::stored;
 
 /// Events folded at a time (any split gives the same rows; this one bounds the memory held).
 const BATCH: usize = 2_000;
@@ -90,14 +90,7 @@ impl Check for ReplayCheck {
         if e.position > self.upto || self.failed {
             return;
         }
-        let stored = Stored {
-            position: e.position,
-            aggregate_type: &e.aggregate_type,
-            aggregate_id: &e.aggregate_id,
-            event_type: &e.event_type,
-            payload: &e.payload,
-        };
-        match stored.decode() {
+        match stored(e).decode() {
             Ok(Some(decoded)) => self.pending.push(decoded),
             // An aggregate no view knows: the views skip it too.
             Ok(None) => {}

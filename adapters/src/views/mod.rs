@@ -27,8 +27,8 @@ use tokio::sync::Mutex;
 
 use crate::store::Store;
 use db::Db;
-pub use runner::envelope;
 use runner::Runner;
+pub use runner::{envelope, stored};
 
 /// Events per batch: large enough that a rebuild is a few hundred round trips for a million
 /// events, small enough that a batch's transaction stays short beside a live engine.

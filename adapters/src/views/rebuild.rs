@@ -16,16 +16,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use plera_actors::store::StoredText;
-use plera_projections::envelope::Stored;
+use plera_projections::envelope::decode_each;
 use plera_projections::queries::ViewError;
 use plera_projections::rows::{Key, KeyHasher, Table, Value};
 use plera_projections::stage::{Row, Snapshot};
-use plera_projections::{Decoded, Projection, ProjectionError};
+use plera_projections::{Decoded, Projection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::db::Db;
-use super::runner::{advance, write_table, Runner};
+use super::runner::{advance, stored, write_table, Runner};
 
 /// How many changes a rebuild keeps in memory before writing the rows (with the checkpoints):
 /// large enough that the writes are a few bulk statements per table, small enough that a
@@ -204,28 +203,11 @@ impl Runner<'_> {
         let Some(last) = batch.last().map(|e| e.position) else {
             return Ok(None);
         };
-        let decoded = tokio::task::spawn_blocking(move || decode_text(&batch))
+        let decoded = tokio::task::spawn_blocking(move || decode_each(batch.iter().map(stored)))
             .await
             .map_err(|e| stopped("the decoding", &e))??;
         Ok(Some((last, Arc::new(decoded))))
     }
-}
-
-/// Decodes a batch read as text, dropping events of aggregates no view knows (as
-/// [`decode_all`](plera_projections::decode_all) does for parsed payloads).
-fn decode_text(batch: &[StoredText]) -> Result<Vec<Decoded>, ProjectionError> {
-    let mut decoded = Vec::with_capacity(batch.len());
-    for e in batch {
-        let stored = Stored {
-            position: e.position,
-            aggregate_type: &e.aggregate_type,
-            aggregate_id: &e.aggregate_id,
-            event_type: &e.event_type,
-            payload: e.payload.as_str(),
-        };
-        decoded.extend(stored.decode()?);
-    }
-    Ok(decoded)
 }
 
 /// How feeding the keepers ended.

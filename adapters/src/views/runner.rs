@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use plera_actors::store::{EventLog, StoredEvent};
+use plera_projections::envelope::Stored;
 use plera_projections::projection::MAX_ROUNDS;
 use plera_projections::queries::ViewError;
 use plera_projections::rows::{Change, Key, Kind, Table, Value};
@@ -348,6 +349,18 @@ pub(super) async fn write_table(
 
 fn position(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A stored event's parts as the views decode them, borrowed (the rebuild's text payloads, the
+/// audit's parsed ones).
+pub fn stored<P>(e: &StoredEvent<P>) -> Stored<'_, P> {
+    Stored {
+        position: e.position,
+        aggregate_type: &e.aggregate_type,
+        aggregate_id: &e.aggregate_id,
+        event_type: &e.event_type,
+        payload: &e.payload,
+    }
 }
 
 /// The views' envelope of a stored event: the one mapping from the store's type to the one the
