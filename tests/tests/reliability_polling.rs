@@ -290,14 +290,11 @@ impl Run {
             found.extend(self.h.world.poll_mailbox(mailbox, since));
         }
         self.last_poll = now;
-        for event in found {
-            let ws = self.h.workspace.clone();
-            let outcome = self
-                .h
-                .engine
-                .ingest(&ws, event)
-                .await
-                .map_err(|e| format!("polled ingest: {e}"))?;
+        // One page, as `webhook::Poller` feeds a listing: its replies and acceptances share
+        // commits, and each is answered as one call would be.
+        let ws = self.h.workspace.clone();
+        for outcome in self.h.engine.ingest_all(&ws, found).await {
+            let outcome = outcome.map_err(|e| format!("polled ingest: {e}"))?;
             if outcome == plera_actors::IngestOutcome::Recorded {
                 self.polled_new += 1;
             }

@@ -17,6 +17,7 @@ on_every_store!(
     a_paused_sender_sends_nothing_until_it_is_resumed,
     a_stale_expired_session_notice_does_not_undo_a_reconnect,
     concurrent_inbound_events_share_commits_and_record_what_one_by_one_would,
+    a_page_of_inbound_events_is_taken_in_order_with_a_commit_per_run,
 );
 
 async fn setup(
@@ -257,5 +258,56 @@ async fn concurrent_inbound_events_share_commits_and_record_what_one_by_one_woul
         "{} appends for {} inbound events",
         spent.appends,
         LEADS + 6
+    );
+}
+
+/// `ingest_all` (a poller's page): each event answered and recorded as one `ingest` call each
+/// would, a refused event among them included, with one append per run of replies and
+/// acceptances (the account status between them is its sender's own append).
+async fn a_page_of_inbound_events_is_taken_in_order_with_a_commit_per_run(kind: StoreKind) {
+    const LEADS: usize = 40;
+    let (alone, alone_log, sender) = setup(kind, LEADS).await;
+    let (together, together_log, _) = setup(kind, LEADS).await;
+    let mut page = inbound_burst(&sender, LEADS, alone.clock.now());
+    page.insert(
+        3,
+        InboundEvent::InviteAccepted {
+            account: sender.clone(),
+            lead: LeadId::new("no/such lead"),
+            at: alone.clock.now(),
+        },
+    );
+
+    let mut one_by_one = Vec::new();
+    for event in page.clone() {
+        one_by_one.push(alone.engine.ingest(&alone.workspace, event).await);
+    }
+    let before = together.store_calls();
+    let answers = together.engine.ingest_all(&together.workspace, page).await;
+    let spent = together.store_calls().since(&before);
+
+    assert_eq!(answers, one_by_one);
+    assert!(
+        matches!(answers[3], Err(plera_actors::EngineError::InvalidInput(_))),
+        "{:?}",
+        answers[3]
+    );
+    let shape = |events: Vec<plera_actors::store::StoredEvent>| {
+        events
+            .into_iter()
+            .map(|e| (e.aggregate_type, e.aggregate_id, e.sequence, e.payload))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        shape(together_log.read_after(0, usize::MAX).await.unwrap()),
+        shape(alone_log.read_after(0, usize::MAX).await.unwrap())
+    );
+    // The replies and acceptances before the status, the status's warning, the rest.
+    assert_eq!(
+        spent.appends,
+        3,
+        "{} appends for {} events",
+        spent.appends,
+        answers.len()
     );
 }

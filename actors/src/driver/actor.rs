@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use plera_domain::campaign::CampaignCommand;
 use plera_domain::ids::{AccountId, CampaignId, LeadId, SequenceId, WorkspaceId};
 use plera_domain::lead::{LeadSequence, StopReason};
-use plera_domain::ports::InboundEvent;
 use plera_domain::workspace::{WorkspaceCommand, WorkspaceEvent};
 
 use super::book::{Book, EnrollOptions, LeadSpec};
@@ -79,14 +78,7 @@ pub enum DriverMsg {
         now: DateTime<Utc>,
     },
     /// Inbound provider event.
-    Ingest {
-        /// Workspace.
-        workspace: WorkspaceId,
-        /// The event.
-        event: InboundEvent,
-        /// Now.
-        now: DateTime<Utc>,
-    },
+    Ingest(Inbound),
     /// Inbound provider events queued together, handled in their order (see
     /// [`Book::ingest_all`]).
     IngestAll(Vec<Inbound>),
@@ -170,12 +162,8 @@ impl Handler<DriverMsg> for DriverActor {
                 // Each event on its own, read and retried as other processes write.
                 DriverMsg::IngestAll(events) if book.clustered() => {
                     let mut answers = Vec::with_capacity(events.len());
-                    for (workspace, event, now) in events {
-                        let one = DriverMsg::Ingest {
-                            workspace,
-                            event,
-                            now,
-                        };
+                    for inbound in events {
+                        let one = DriverMsg::Ingest(inbound);
                         answers.push(run_shared(&mut book, one).await.and_then(ingested));
                     }
                     Ok(DriverReply::IngestedAll(answers))
@@ -236,14 +224,7 @@ async fn run(book: &mut Book, msg: DriverMsg) -> Result<DriverReply, EngineError
             .stop_lead(&workspace, &lead, reason, now)
             .await
             .map(|_| DriverReply::Done),
-        DriverMsg::Ingest {
-            workspace,
-            event,
-            now,
-        } => book
-            .ingest(&workspace, event, now)
-            .await
-            .map(DriverReply::Ingested),
+        DriverMsg::Ingest(inbound) => book.ingest(inbound).await.map(DriverReply::Ingested),
         DriverMsg::IngestAll(events) => Ok(DriverReply::IngestedAll(book.ingest_all(events).await)),
         DriverMsg::MarkRead {
             workspace,
@@ -336,14 +317,14 @@ impl DriverMsg {
             DriverMsg::Tick(now)
             | DriverMsg::Enroll { now, .. }
             | DriverMsg::StopLead { now, .. }
-            | DriverMsg::Ingest { now, .. }
             | DriverMsg::MarkRead { now, .. }
             | DriverMsg::WakeSender(_, now)
             | DriverMsg::StartSender(_, now)
             | DriverMsg::SenderCommand { now, .. }
             | DriverMsg::Leave(now) => Some(*now),
             DriverMsg::AskSender(_, msg) => Some(msg.at()),
-            DriverMsg::IngestAll(events) => events.first().map(|(_, _, now)| *now),
+            DriverMsg::Ingest(inbound) => Some(inbound.now),
+            DriverMsg::IngestAll(events) => events.first().map(|inbound| inbound.now),
             DriverMsg::NextDue
             | DriverMsg::CreateCampaign(_)
             | DriverMsg::Workspace { .. }

@@ -27,16 +27,25 @@ pub enum IngestOutcome {
 }
 
 /// One inbound event as the engine queued it.
-pub type Inbound = (WorkspaceId, InboundEvent, DateTime<Utc>);
+#[derive(Clone, Debug)]
+pub struct Inbound {
+    /// The workspace it came for.
+    pub workspace: WorkspaceId,
+    /// The event.
+    pub event: InboundEvent,
+    /// When the engine took it.
+    pub now: DateTime<Utc>,
+}
 
 impl Book {
-    /// Handles one inbound event for `workspace`.
-    pub async fn ingest(
-        &mut self,
-        workspace: &WorkspaceId,
-        event: InboundEvent,
-        now: DateTime<Utc>,
-    ) -> Result<IngestOutcome, EngineError> {
+    /// Handles one inbound event.
+    pub async fn ingest(&mut self, inbound: Inbound) -> Result<IngestOutcome, EngineError> {
+        let Inbound {
+            workspace,
+            event,
+            now,
+        } = inbound;
+        let workspace = &workspace;
         if let InboundEvent::AccountStatus {
             account,
             status,
@@ -68,11 +77,10 @@ impl Book {
         let mut answers = Vec::with_capacity(events.len());
         let mut run = Vec::new();
         for inbound in events {
-            if matches!(inbound.1, InboundEvent::AccountStatus { .. }) {
+            if matches!(inbound.event, InboundEvent::AccountStatus { .. }) {
                 let done = self.ingest_run(std::mem::take(&mut run)).await;
                 answers.extend(done);
-                let (workspace, event, now) = inbound;
-                answers.push(self.ingest(&workspace, event, now).await);
+                answers.push(self.ingest(inbound).await);
             } else {
                 run.push(inbound);
             }
@@ -85,7 +93,12 @@ impl Book {
     async fn ingest_run(&mut self, run: Vec<Inbound>) -> Vec<Result<IngestOutcome, EngineError>> {
         let mut staged = Staged::default();
         let mut answers = Vec::with_capacity(run.len());
-        for (workspace, event, now) in &run {
+        for Inbound {
+            workspace,
+            event,
+            now,
+        } in &run
+        {
             answers.push(
                 self.stage_inbound(&mut staged, workspace, event.clone(), *now)
                     .await,
@@ -95,8 +108,8 @@ impl Book {
             return answers;
         }
         let mut answers = Vec::with_capacity(run.len());
-        for (workspace, event, now) in run {
-            answers.push(self.ingest(&workspace, event, now).await);
+        for inbound in run {
+            answers.push(self.ingest(inbound).await);
         }
         answers
     }

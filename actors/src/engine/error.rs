@@ -66,4 +66,16 @@ impl EngineError {
             id: id.to_string(),
         }
     }
+
+    /// Whether the same call could succeed later: the engine or its store was down (or
+    /// crashed), not the input refused.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            EngineError::Store(_)
+                | EngineError::SystemDown
+                | EngineError::Directory(_)
+                | EngineError::Crashed
+        )
+    }
 }

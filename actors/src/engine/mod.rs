@@ -31,7 +31,8 @@ use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
 
 use crate::driver::{
-    DriverActor, DriverMsg, DriverReply, EnrollOptions, IngestOutcome, LeadSpec, TickReport,
+    DriverActor, DriverMsg, DriverReply, EnrollOptions, Inbound, IngestOutcome, LeadSpec,
+    TickReport,
 };
 use crate::sender::{SenderMsg, SenderReply};
 use crate::store::Tracked;
@@ -537,36 +538,50 @@ impl Engine {
     }
 
     /// Takes an inbound provider event (reply, acceptance, account status); duplicates of a
-    /// delivery change nothing.
+    /// delivery change nothing. Calls made at the same time share commits (see `inbound`).
     pub async fn ingest(
         &self,
         workspace: &WorkspaceId,
         event: InboundEvent,
     ) -> Result<IngestOutcome, EngineError> {
-        match &event {
-            InboundEvent::MessageReceived {
-                lead, message_id, ..
-            } => {
-                check_id("lead", lead.as_str())?;
-                // Provider message ids are the provider's: any text but empty or unreadable.
-                let m = message_id.as_str();
-                if m.trim().is_empty() || m.chars().any(char::is_control) {
-                    return Err(EngineError::InvalidInput(format!(
-                        "message id `{m}` is empty or unreadable"
-                    )));
-                }
-            }
-            InboundEvent::InviteAccepted { lead, .. } => check_id("lead", lead.as_str())?,
-            InboundEvent::AccountStatus { .. } => {}
+        let mut answers = self.ingest_all(workspace, vec![event]).await;
+        answers.pop().unwrap_or(Err(EngineError::SystemDown))
+    }
+
+    /// Takes inbound provider events in their order (a page of a provider's listing): each gets
+    /// the answer, and the log the events, that one [`Engine::ingest`] call per event would have
+    /// given, but the replies and acceptances among them share commits. An event refused as
+    /// bad input is answered so and the others are still taken.
+    pub async fn ingest_all(
+        &self,
+        workspace: &WorkspaceId,
+        events: Vec<InboundEvent>,
+    ) -> Vec<Result<IngestOutcome, EngineError>> {
+        let mut queued = Vec::with_capacity(events.len());
+        let mut answers: Vec<Result<_, EngineError>> = Vec::with_capacity(events.len());
+        for event in events {
+            answers.push(check_inbound(&event).map(|()| {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                let inbound = Inbound {
+                    workspace: workspace.clone(),
+                    event,
+                    now: self.now(),
+                };
+                queued.push((inbound, reply));
+                answer
+            }));
         }
-        let now = self.now();
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.inner
-            .inbound
-            .send(((workspace.clone(), event, now), reply))
-            .await
-            .map_err(|_| EngineError::SystemDown)?;
-        answer.await.map_err(|_| EngineError::SystemDown)?
+        // One queue entry: the events reach the driver together and in their order.
+        let handed = queued.is_empty() || self.inner.inbound.send(queued).await.is_ok();
+        let mut out = Vec::with_capacity(answers.len());
+        for answer in answers {
+            out.push(match answer {
+                Ok(_) if !handed => Err(EngineError::SystemDown),
+                Ok(answer) => answer.await.unwrap_or(Err(EngineError::SystemDown)),
+                Err(e) => Err(e),
+            });
+        }
+        out
     }
 
     /// Marks the conversation with `lead` read (through `account`'s side, when given).
@@ -699,6 +714,27 @@ pub const MAX_ID_LEN: usize = 200;
 
 /// Refuses an id that would be ambiguous or unreadable in the log: empty, too long, with a
 /// control character, or with a `/` (sequence ids are `workspace/campaign/lead`).
+/// An inbound event's ids and message id, checked before it is queued.
+fn check_inbound(event: &InboundEvent) -> Result<(), EngineError> {
+    match event {
+        InboundEvent::MessageReceived {
+            lead, message_id, ..
+        } => {
+            check_id("lead", lead.as_str())?;
+            // Provider message ids are the provider's: any text but empty or unreadable.
+            let m = message_id.as_str();
+            if m.trim().is_empty() || m.chars().any(char::is_control) {
+                return Err(EngineError::InvalidInput(format!(
+                    "message id `{m}` is empty or unreadable"
+                )));
+            }
+            Ok(())
+        }
+        InboundEvent::InviteAccepted { lead, .. } => check_id("lead", lead.as_str()),
+        InboundEvent::AccountStatus { .. } => Ok(()),
+    }
+}
+
 fn check_id(kind: &str, id: &str) -> Result<(), EngineError> {
     let problem = if id.trim().is_empty() {
         Some("is empty")

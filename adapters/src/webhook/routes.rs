@@ -112,17 +112,6 @@ async fn sender_of(shared: &Shared, provider: &str) -> Result<KnownAccount, Http
     }
 }
 
-/// Whether retrying could help: the engine or its store was down.
-fn is_transient(error: &EngineError) -> bool {
-    matches!(
-        error,
-        EngineError::Store(_)
-            | EngineError::SystemDown
-            | EngineError::Directory(_)
-            | EngineError::Crashed
-    )
-}
-
 async fn ingest(shared: &Shared, workspace: &WorkspaceId, event: InboundEvent) -> HttpResponse {
     let call = shared.engine.ingest(workspace, event);
     match tokio::time::timeout(shared.config.ingest_timeout, call).await {
@@ -132,7 +121,7 @@ async fn ingest(shared: &Shared, workspace: &WorkspaceId, event: InboundEvent) -
             IngestOutcome::NoSequence => "no_sequence",
             IngestOutcome::SenderNotified => "sender_notified",
         }),
-        Ok(Err(e)) if is_transient(&e) => {
+        Ok(Err(e)) if e.is_transient() => {
             tracing::error!(error = %e, "the engine could not take a notification");
             refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -242,7 +231,7 @@ async fn hosted_auth(request: HttpRequest, payload: web::Payload, shared: Data) 
         }
         // A redelivery of a completion already done.
         Ok(Err(EngineError::Workspace(WorkspaceError::StateUsed))) => answer("duplicate", None),
-        Ok(Err(e)) if is_transient(&e) => refuse(
+        Ok(Err(e)) if e.is_transient() => refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "engine unavailable, deliver again",
         ),
