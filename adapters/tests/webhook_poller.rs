@@ -73,6 +73,9 @@ async fn mock_provider(server: &MockServer) {
             "items": [
                 {"id": "in-1", "text": "Yes, let's talk", "is_sender": false, "sender_id": "lead-1",
                  "timestamp": "2026-03-02T10:50:00Z"},
+                // A lead id the engine refuses: it must not stop the round, nor every round.
+                {"id": "in-bad", "text": "hi", "is_sender": false, "sender_id": "bad/lead",
+                 "timestamp": "2026-03-02T10:51:00Z"},
                 {"id": "out-1", "text": "Thanks for connecting", "is_sender": true,
                  "timestamp": "2026-03-02T10:40:00Z"},
             ],
@@ -180,10 +183,12 @@ async fn the_poller_feeds_what_notifications_missed_once() {
         report,
         PollReport {
             accounts: 2,
-            // The OK status, the new relation (not the year-old one) and the inbound message.
-            fed: 3,
+            // The OK status, the new relation (not the year-old one) and the inbound messages.
+            fed: 4,
             // The acceptance and the reply (an OK status changes nothing).
             recorded: 2,
+            // The message with a lead id no engine takes.
+            refused: 1,
             failed_accounts: vec![ProviderAccountId::new("prov-2")],
         }
     );
@@ -193,7 +198,11 @@ async fn the_poller_feeds_what_notifications_missed_once() {
 
     let events = log.all().len();
     let again = poller.poll_once().await.unwrap();
-    assert_eq!((again.fed, again.recorded), (0, 0), "nothing is fed twice");
+    assert_eq!(
+        (again.fed, again.recorded, again.refused),
+        (0, 0, 0),
+        "nothing is fed twice, not even what was refused"
+    );
     let fresh = Poller::new(
         gateway,
         engine.clone(),
@@ -203,8 +212,8 @@ async fn the_poller_feeds_what_notifications_missed_once() {
     );
     let overlap = fresh.poll_once().await.unwrap();
     assert_eq!(
-        (overlap.fed, overlap.recorded),
-        (3, 0),
+        (overlap.fed, overlap.recorded, overlap.refused),
+        (4, 0, 1),
         "the engine deduplicates"
     );
     assert_eq!(log.all().len(), events);

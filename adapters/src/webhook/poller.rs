@@ -48,6 +48,9 @@ pub struct PollReport {
     pub fed: usize,
     /// Of those, the ones the engine recorded (the rest were duplicates or of no sequence).
     pub recorded: usize,
+    /// Of those, the ones the engine refused for good (bad input from the provider): logged,
+    /// and not fed again.
+    pub refused: usize,
     /// Accounts whose listing failed this round (polled again next round).
     pub failed_accounts: Vec<ProviderAccountId>,
 }
@@ -58,7 +61,7 @@ pub enum PollError {
     /// The account directory failed.
     #[error("account directory: {0}")]
     Directory(String),
-    /// The engine refused an event for a reason retrying cannot fix, or is down.
+    /// The engine (or its store) is down: the round stopped.
     #[error("engine: {0}")]
     Engine(#[from] EngineError),
 }
@@ -113,15 +116,7 @@ impl Poller {
             report.accounts += 1;
             match self.poll_account(&known, &mut seen).await {
                 Ok(events) => {
-                    for (event, mark) in events {
-                        report.fed += 1;
-                        if self.engine.ingest(&known.workspace, event).await?
-                            == IngestOutcome::Recorded
-                        {
-                            report.recorded += 1;
-                        }
-                        mark.apply(&known.provider, &mut seen);
-                    }
+                    self.feed(&known, events, &mut seen, &mut report).await?;
                 }
                 Err(error) => {
                     tracing::warn!(account = %known.provider, %error, "polling failed");
@@ -130,6 +125,42 @@ impl Poller {
             }
         }
         Ok(report)
+    }
+
+    /// Feeds one account's events to the engine in one call (the replies and acceptances among
+    /// them share commits) and remembers those it took. An event refused for good (bad input
+    /// from the provider) is logged and remembered too, so that it does not stop every round;
+    /// when the engine is down, the round stops and the events it did not take are fed again.
+    async fn feed(
+        &self,
+        known: &KnownAccount,
+        events: Vec<(InboundEvent, Mark)>,
+        seen: &mut Seen,
+        report: &mut PollReport,
+    ) -> Result<(), PollError> {
+        let (events, marks): (Vec<_>, Vec<_>) = events.into_iter().unzip();
+        report.fed += events.len();
+        let answers = self.engine.ingest_all(&known.workspace, events).await;
+        let mut down = None;
+        for (answer, mark) in answers.into_iter().zip(marks) {
+            match answer {
+                Ok(outcome) => {
+                    if outcome == IngestOutcome::Recorded {
+                        report.recorded += 1;
+                    }
+                }
+                Err(error) if error.is_transient() => {
+                    down.get_or_insert(error);
+                    continue;
+                }
+                Err(error) => {
+                    tracing::warn!(account = %known.provider, %error, "polled event refused");
+                    report.refused += 1;
+                }
+            }
+            mark.apply(&known.provider, seen);
+        }
+        down.map_or(Ok(()), |error| Err(PollError::Engine(error)))
     }
 
     /// Polls every `every` until the task is dropped or aborted.
