@@ -10,7 +10,7 @@ use plera_domain::lead::{LeadSequence, StopReason};
 use plera_domain::workspace::{WorkspaceCommand, WorkspaceEvent};
 
 use super::book::{Book, EnrollOptions, LeadSpec};
-use super::inbound::{Inbound, IngestOutcome};
+use super::inbound::{in_runs, Inbound, InboundPart, IngestOutcome};
 use super::steps::TickReport;
 use crate::engine::EngineError;
 use crate::store::NewEvent;
@@ -80,7 +80,7 @@ pub enum DriverMsg {
     /// Inbound provider event.
     Ingest(Inbound),
     /// Inbound provider events queued together, handled in their order (see
-    /// [`Book::ingest_all`]).
+    /// `ingest_all` in this module).
     IngestAll(Vec<Inbound>),
     /// Mark a lead's conversation read.
     MarkRead {
@@ -156,18 +156,13 @@ impl Handler<DriverMsg> for DriverActor {
             return AtomicResponse::new(Box::pin(actix::fut::ready(Err(EngineError::SystemDown))));
         };
         let work = async move {
-            // A tick reads the log itself; when something is due is this process's own answer.
-            let shared = !matches!(msg, DriverMsg::Tick(_) | DriverMsg::NextDue);
+            // A tick reads the log itself; when something is due is this process's own answer;
+            // an inbound batch reads it before each of its parts.
+            let shared = !matches!(
+                msg,
+                DriverMsg::Tick(_) | DriverMsg::NextDue | DriverMsg::IngestAll(_)
+            );
             let result = match msg {
-                // Each event on its own, read and retried as other processes write.
-                DriverMsg::IngestAll(events) if book.clustered() => {
-                    let mut answers = Vec::with_capacity(events.len());
-                    for inbound in events {
-                        let one = DriverMsg::Ingest(inbound);
-                        answers.push(run_shared(&mut book, one).await.and_then(ingested));
-                    }
-                    Ok(DriverReply::IngestedAll(answers))
-                }
                 msg if book.clustered() && shared => run_shared(&mut book, msg).await,
                 msg => run(&mut book, msg).await,
             };
@@ -225,7 +220,10 @@ async fn run(book: &mut Book, msg: DriverMsg) -> Result<DriverReply, EngineError
             .await
             .map(|_| DriverReply::Done),
         DriverMsg::Ingest(inbound) => book.ingest(inbound).await.map(DriverReply::Ingested),
-        DriverMsg::IngestAll(events) => Ok(DriverReply::IngestedAll(book.ingest_all(events).await)),
+        // Boxed: it runs its events through `run` again.
+        DriverMsg::IngestAll(events) => Ok(DriverReply::IngestedAll(
+            Box::pin(ingest_all(book, events)).await,
+        )),
         DriverMsg::MarkRead {
             workspace,
             lead,
@@ -288,6 +286,53 @@ fn ingested(reply: DriverReply) -> Result<IngestOutcome, EngineError> {
         DriverReply::Ingested(outcome) => Ok(outcome),
         _ => Err(EngineError::SystemDown),
     }
+}
+
+/// Inbound events in their order, with one append for every run of replies and acceptances
+/// (group commit): each is decided on the state the ones before it left, so every answer and
+/// the log are what one call per event would have given. Account statuses go to their senders
+/// in their turn, after the run before them is committed. Should a run's append fail, its
+/// events are taken again one by one, so that each caller gets its own answer.
+///
+/// When other processes share the database, each run is decided on what all of them wrote so
+/// far (read just before), and the events taken one by one are read and retried as
+/// [`run_shared`] does: a run whose append conflicted (another process wrote to one of its
+/// sequences meanwhile, nothing was written), an account status, a run of one.
+async fn ingest_all(
+    book: &mut Book,
+    events: Vec<Inbound>,
+) -> Vec<Result<IngestOutcome, EngineError>> {
+    let clustered = book.clustered();
+    let mut answers = Vec::with_capacity(events.len());
+    for part in in_runs(events) {
+        let alone = match part {
+            InboundPart::Run(run) if !clustered || run.len() > 1 => {
+                let together = match book.sync(run[0].now).await {
+                    Ok(()) => book.ingest_together(&run).await,
+                    Err(_) => None,
+                };
+                match together {
+                    Some(done) => {
+                        answers.extend(done);
+                        continue;
+                    }
+                    None => run,
+                }
+            }
+            InboundPart::Run(run) => run,
+            InboundPart::Alone(inbound) => vec![inbound],
+        };
+        for inbound in alone {
+            let one = DriverMsg::Ingest(inbound);
+            let answer = if clustered {
+                run_shared(book, one).await
+            } else {
+                run(book, one).await
+            };
+            answers.push(answer.and_then(ingested));
+        }
+    }
+    answers
 }
 
 /// How many times a message is decided again after another process wrote first.

@@ -64,54 +64,27 @@ impl Book {
         Ok(outcome)
     }
 
-    /// Handles inbound events in their order, with one append for every run of replies and
-    /// acceptances (group commit): each is decided on the state the ones before it left, so
-    /// every answer and the log are what one call per event would have given. Account statuses
-    /// go to their senders in their turn, after the run before them is committed. Should a
-    /// run's append fail, its events are taken again one by one, so that each caller gets its
-    /// own answer.
-    pub async fn ingest_all(
+    /// Replies and acceptances decided together, each on the state the ones before it left,
+    /// and committed in one append: their answers, or `None` (nothing appended, nothing
+    /// changed) when the append failed.
+    pub(crate) async fn ingest_together(
         &mut self,
-        events: Vec<Inbound>,
-    ) -> Vec<Result<IngestOutcome, EngineError>> {
-        let mut answers = Vec::with_capacity(events.len());
-        let mut run = Vec::new();
-        for inbound in events {
-            if matches!(inbound.event, InboundEvent::AccountStatus { .. }) {
-                let done = self.ingest_run(std::mem::take(&mut run)).await;
-                answers.extend(done);
-                answers.push(self.ingest(inbound).await);
-            } else {
-                run.push(inbound);
-            }
-        }
-        answers.extend(self.ingest_run(run).await);
-        answers
-    }
-
-    /// Replies and acceptances decided together and committed in one append.
-    async fn ingest_run(&mut self, run: Vec<Inbound>) -> Vec<Result<IngestOutcome, EngineError>> {
+        run: &[Inbound],
+    ) -> Option<Vec<Result<IngestOutcome, EngineError>>> {
         let mut staged = Staged::default();
         let mut answers = Vec::with_capacity(run.len());
         for Inbound {
             workspace,
             event,
             now,
-        } in &run
+        } in run
         {
             answers.push(
                 self.stage_inbound(&mut staged, workspace, event.clone(), *now)
                     .await,
             );
         }
-        if self.commit_staged(staged).await.is_ok() {
-            return answers;
-        }
-        let mut answers = Vec::with_capacity(run.len());
-        for inbound in run {
-            answers.push(self.ingest(inbound).await);
-        }
-        answers
+        self.commit_staged(staged).await.ok().map(|()| answers)
     }
 
     /// Decides a reply or an acceptance on the state `staged` leaves (an account status is not
@@ -224,6 +197,34 @@ impl Book {
         self.ask_sender(&account, warning).await?;
         Ok(IngestOutcome::SenderNotified)
     }
+}
+
+/// A part of an inbound batch: the batch is cut where its account statuses are.
+pub(crate) enum InboundPart {
+    /// Replies and acceptances, in their order: committed together.
+    Run(Vec<Inbound>),
+    /// An account status: it goes to its sender's actor, on its own.
+    Alone(Inbound),
+}
+
+/// Cuts an inbound batch into its parts, in order (no part is empty).
+pub(crate) fn in_runs(events: Vec<Inbound>) -> Vec<InboundPart> {
+    let mut parts = Vec::new();
+    let mut run = Vec::new();
+    for inbound in events {
+        if matches!(inbound.event, InboundEvent::AccountStatus { .. }) {
+            if !run.is_empty() {
+                parts.push(InboundPart::Run(std::mem::take(&mut run)));
+            }
+            parts.push(InboundPart::Alone(inbound));
+        } else {
+            run.push(inbound);
+        }
+    }
+    if !run.is_empty() {
+        parts.push(InboundPart::Run(run));
+    }
+    parts
 }
 
 /// A sequence command's answer to its caller: nothing recorded is a duplicate delivery.
