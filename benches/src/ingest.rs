@@ -1,6 +1,7 @@
 //! Benchmark 5, ingest: inbound replies per second through `Engine::ingest`, each delivered twice
 //! (the second delivery must come back `Duplicate`), from concurrent callers as a webhook endpoint
-//! would make them; then the views' catch-up that puts the replies in the unified inbox.
+//! would make them, or in pages through `Engine::ingest_all` as the polling fallback feeds a
+//! listing; then the views' catch-up that puts the replies in the unified inbox.
 
 use plera_actors::IngestOutcome;
 use plera_adapters::views::Views;
@@ -18,7 +19,7 @@ use crate::rig::{open, Rig, RigSize};
 /// Measured rates of one run.
 struct IngestRun {
     replies_per_s: f64,
-    calls_per_s: f64,
+    deliveries_per_s: f64,
     with_inbox_per_s: f64,
 }
 
@@ -28,6 +29,7 @@ async fn once(
     senders: usize,
     leads: usize,
     callers: usize,
+    page: usize,
 ) -> Result<IngestRun, String> {
     let db = BenchDb::new(kind, pg_base).await?;
     let setup = open(db.url()).await?;
@@ -78,8 +80,18 @@ async fn once(
         handles.push(tokio::spawn(async move {
             let (mut recorded, mut duplicate) = (0usize, 0usize);
             for round in 0..2 {
-                for event in &share {
-                    match engine.ingest(&ws, event.clone()).await {
+                let mut answers = Vec::with_capacity(share.len());
+                if page == 0 {
+                    for event in &share {
+                        answers.push(engine.ingest(&ws, event.clone()).await);
+                    }
+                } else {
+                    for events in share.chunks(page) {
+                        answers.extend(engine.ingest_all(&ws, events.to_vec()).await);
+                    }
+                }
+                for answer in answers {
+                    match answer {
                         Ok(IngestOutcome::Recorded) if round == 0 => recorded += 1,
                         Ok(IngestOutcome::Duplicate) if round == 1 => duplicate += 1,
                         Ok(other) => return Err(format!("round {round}: {other:?}")),
@@ -128,7 +140,7 @@ async fn once(
     db.drop_now().await?;
     Ok(IngestRun {
         replies_per_s: unique as f64 / ingested.as_secs_f64(),
-        calls_per_s: (2 * unique) as f64 / ingested.as_secs_f64(),
+        deliveries_per_s: (2 * unique) as f64 / ingested.as_secs_f64(),
         with_inbox_per_s: unique as f64 / (ingested + caught_up).as_secs_f64(),
     })
 }
@@ -138,6 +150,7 @@ pub async fn bench(
     kind: Kind,
     pg_base: &str,
     callers: usize,
+    page: usize,
     replies: usize,
     repeats: usize,
 ) -> Result<Vec<Figure>, String> {
@@ -146,18 +159,33 @@ pub async fn bench(
     let (mut a, mut b, mut c) = (vec![], vec![], vec![]);
     for r in 0..repeats {
         eprintln!("ingest on {}: round {} of {repeats}", kind.name(), r + 1);
-        let run = once(kind, pg_base, senders, leads, callers).await?;
+        let run = once(kind, pg_base, senders, leads, callers, page).await?;
         a.push(run.replies_per_s);
-        b.push(run.calls_per_s);
+        b.push(run.deliveries_per_s);
         c.push(run.with_inbox_per_s);
     }
     let load = machine::load_1m();
     let n = senders * leads;
+    let how = match page {
+        0 => format!("Engine::ingest, {callers} callers"),
+        page => format!("Engine::ingest_all in pages of {page}, {callers} callers"),
+    };
+    // One figure name per way of delivering: a call is an event when there are no pages.
+    let (delivered, unit) = match page {
+        0 => (
+            format!("ingest calls (half duplicates), {callers} callers"),
+            "calls/s",
+        ),
+        _ => (
+            format!("inbound events (half duplicates) through {how}"),
+            "events/s",
+        ),
+    };
     Ok(vec![
         Figure::from_runs(
             "ingest",
             kind.name(),
-            format!("unique replies through Engine::ingest, {callers} callers"),
+            format!("unique replies through {how}"),
             "replies/s",
             a,
             load,
@@ -165,14 +193,7 @@ pub async fn bench(
         .note(format!(
             "{n} replies, each delivered twice; time of both deliveries"
         )),
-        Figure::from_runs(
-            "ingest",
-            kind.name(),
-            format!("ingest calls (half duplicates), {callers} callers"),
-            "calls/s",
-            b,
-            load,
-        ),
+        Figure::from_runs("ingest", kind.name(), delivered, unit, b, load),
         Figure::from_runs(
             "ingest",
             kind.name(),

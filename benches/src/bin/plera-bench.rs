@@ -78,6 +78,10 @@ struct Args {
     /// Unique replies in the ingest run.
     #[arg(long, default_value_t = 2_000)]
     replies: usize,
+    /// With `ingest`: each caller delivers its share in pages of this many events through
+    /// `Engine::ingest_all` (a poller's listing); 0: one `Engine::ingest` call per event.
+    #[arg(long, default_value_t = 0)]
+    page: usize,
     /// The `plera` binary the simulation runs (default: this workspace's release build).
     #[arg(long)]
     plera: Option<PathBuf>,
@@ -177,7 +181,15 @@ async fn run(args: &Args) -> Result<(), String> {
     if wants(args, Bench::Ingest) {
         for &k in &stores {
             sink.add(
-                ingest::bench(k, &args.pg, args.concurrency, args.replies, args.repeats).await?,
+                ingest::bench(
+                    k,
+                    &args.pg,
+                    args.concurrency,
+                    args.page,
+                    args.replies,
+                    args.repeats,
+                )
+                .await?,
             );
         }
     }
