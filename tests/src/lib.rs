@@ -6,10 +6,12 @@
 mod checks;
 pub mod cluster_node;
 mod counting;
+mod faulty;
 mod store_kind;
 
 pub use checks::{gap_violations, log_violations, sent_vs_ledger};
 pub use counting::{CountingLog, StoreCalls};
+pub use faulty::{Fault, FaultyLog};
 pub use store_kind::{pg_base_url, Opened, StoreKind, TestDb};
 
 use chrono::{DateTime, Duration, Utc};

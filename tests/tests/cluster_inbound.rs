@@ -3,12 +3,9 @@
 //! logged as one call per event would be; when that append conflicts (another process wrote
 //! first), its events are taken again one by one, and the answers are still those.
 
-use async_trait::async_trait;
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use plera_actors::driver::ClusterConfig;
-use plera_actors::store::{
-    Condition, EventLog, MemoryEventLog, NewEvent, SenderAction, StoreError, StoredEvent,
-};
+use plera_actors::store::{EventLog, MemoryEventLog, StoreError};
 use plera_actors::{
     CampaignSpec, Engine, EngineError, EnrollOptions, IngestOutcome, LeadProfile, LeadSpec,
     SequentialIds, VirtualClock,
@@ -18,74 +15,19 @@ use plera_domain::ids::{AccountId, CampaignId, LeadId, ProviderMessageId, Worksp
 use plera_domain::play::Play;
 use plera_domain::ports::{Clock, InboundEvent};
 use plera_domain::values::{Channel, ConnectionDegree, Limits};
-use plera_tests::{connect_sender, london_sender};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use plera_tests::{connect_sender, london_sender, FaultyLog};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 const LEADS: usize = 12;
 
-/// The log every node writes through: it counts appends and, once armed, refuses the next
-/// append of more than one event as a conflict, writing nothing (as when another process
-/// wrote to one of its aggregates first).
-struct RacyLog {
-    inner: Arc<MemoryEventLog>,
-    appends: AtomicUsize,
-    refuse_next_batch: AtomicBool,
-}
-
-impl RacyLog {
-    fn check(&self, events: &[NewEvent]) -> Result<(), StoreError> {
-        self.appends.fetch_add(1, Ordering::SeqCst);
-        if events.len() > 1 && self.refuse_next_batch.swap(false, Ordering::SeqCst) {
-            return Err(StoreError::Conflict {
-                aggregate_type: events[0].aggregate_type.clone(),
-                aggregate_id: events[0].aggregate_id.clone(),
-            });
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl EventLog for RacyLog {
-    async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
-        self.check(&events)?;
-        self.inner.append(events).await
-    }
-
-    async fn append_if(
-        &self,
-        events: Vec<NewEvent>,
-        conditions: &[Condition],
-    ) -> Result<(), StoreError> {
-        self.check(&events)?;
-        self.inner.append_if(events, conditions).await
-    }
-
-    async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.read_after(after, limit).await
-    }
-
-    async fn load(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.load(aggregate_type, aggregate_id).await
-    }
-
-    async fn sender_actions(
-        &self,
-        account: &AccountId,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<SenderAction>, StoreError> {
-        self.inner.sender_actions(account, since).await
-    }
-}
-
-/// Two nodes on one log, a sender and `LEADS` leads in a sequence.
+/// Two nodes on one log, a sender and `LEADS` leads in a sequence. Every node writes through
+/// `log`, which counts appends and, once `race` is set, refuses the next append of more than
+/// one event as a conflict, writing nothing (as when another process wrote to one of its
+/// aggregates first).
 struct Cluster {
-    log: Arc<RacyLog>,
+    log: Arc<FaultyLog>,
+    race: Arc<AtomicBool>,
     clock: Arc<VirtualClock>,
     nodes: [Engine; 2],
     ws: WorkspaceId,
@@ -99,11 +41,16 @@ impl Cluster {
             Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
         ));
         let memory = Arc::new(MemoryEventLog::new());
-        let log = Arc::new(RacyLog {
-            inner: memory.clone(),
-            appends: AtomicUsize::new(0),
-            refuse_next_batch: AtomicBool::new(false),
-        });
+        let race = Arc::new(AtomicBool::new(false));
+        let armed = race.clone();
+        let log = Arc::new(FaultyLog::new(memory.clone(), move |events| {
+            (events.len() > 1 && armed.swap(false, Ordering::SeqCst)).then(|| {
+                StoreError::Conflict {
+                    aggregate_type: events[0].aggregate_type.clone(),
+                    aggregate_id: events[0].aggregate_id.clone(),
+                }
+            })
+        }));
         let world = SandboxWorld::new(SandboxConfig::seeded(9), clock.clone());
         let ids = Arc::new(SequentialIds::default());
         let mut nodes = Vec::new();
@@ -171,6 +118,7 @@ impl Cluster {
         }
         Self {
             log,
+            race,
             clock,
             nodes,
             ws,
@@ -249,9 +197,9 @@ async fn a_page_into_one_node_reads_the_others_first_and_shares_one_append() {
     let (expected, expected_log) = one_by_one().await;
     let cluster = Cluster::new().await;
     let page = cluster.page().await;
-    let before = cluster.log.appends.load(Ordering::SeqCst);
+    let before = cluster.log.appends();
     let answers = cluster.nodes[0].ingest_all(&cluster.ws, page).await;
-    let appends = cluster.log.appends.load(Ordering::SeqCst) - before;
+    let appends = cluster.log.appends() - before;
 
     assert_eq!(answers, expected);
     // Lead 2's sequence was stopped by node b's reply: a's sees it, and the second reply is
@@ -267,10 +215,10 @@ async fn a_page_whose_append_conflicts_is_taken_again_one_by_one() {
     let (expected, expected_log) = one_by_one().await;
     let cluster = Cluster::new().await;
     let page = cluster.page().await;
-    cluster.log.refuse_next_batch.store(true, Ordering::SeqCst);
-    let before = cluster.log.appends.load(Ordering::SeqCst);
+    cluster.race.store(true, Ordering::SeqCst);
+    let before = cluster.log.appends();
     let answers = cluster.nodes[0].ingest_all(&cluster.ws, page).await;
-    let appends = cluster.log.appends.load(Ordering::SeqCst) - before;
+    let appends = cluster.log.appends() - before;
 
     assert_eq!(answers, expected);
     assert_eq!(cluster.log_shape().await, expected_log);

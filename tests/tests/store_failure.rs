@@ -2,56 +2,21 @@
 //! outcome append is reconciled, and every lead still gets its invite exactly once.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use plera_actors::store::{
-    EventLog, MemoryEventLog, NewEvent, SenderAction, StoreError, StoredEvent,
-};
+use chrono::{Duration, TimeZone, Utc};
+use plera_actors::store::{EventLog, MemoryEventLog, StoreError};
 use plera_actors::{
     CampaignSpec, Engine, EnrollOptions, LeadDirectory, LeadProfile, LeadSpec, MemoryLeadDirectory,
     SequentialIds, VirtualClock,
 };
 use plera_adapters::sandbox::{SandboxConfig, SandboxLead, SandboxWorld};
-use plera_domain::ids::{AccountId, LeadId, OwnerId, ProviderAccountId, WorkspaceId};
+use plera_domain::ids::{LeadId, OwnerId, ProviderAccountId, WorkspaceId};
 use plera_domain::play::{Condition, Delay, Play, PlayStep};
 use plera_domain::ports::Clock;
 use plera_domain::values::{Action, ConnectionDegree, Limits};
-use plera_tests::london_sender;
+use plera_tests::{london_sender, FaultyLog};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-
-/// Fails every `every`-th append, as a database that drops a transaction would.
-struct FlakyLog {
-    inner: MemoryEventLog,
-    every: u64,
-    appends: AtomicU64,
-    failed: AtomicU64,
-}
-
-#[async_trait]
-impl EventLog for FlakyLog {
-    async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
-        let n = self.appends.fetch_add(1, Ordering::Relaxed) + 1;
-        if n % self.every == 0 {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-            return Err(StoreError::Backend("injected failure".into()));
-        }
-        self.inner.append(events).await
-    }
-    async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.read_after(after, limit).await
-    }
-    async fn load(&self, t: &str, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.load(t, id).await
-    }
-    async fn sender_actions(
-        &self,
-        account: &AccountId,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<SenderAction>, StoreError> {
-        self.inner.sender_actions(account, since).await
-    }
-}
 
 /// Fails every `every`-th read of a profile, as a directory on a flaky network would.
 struct FlakyDirectory {
@@ -79,12 +44,18 @@ async fn failed_appends_and_reads_lose_no_lead_and_send_nothing_twice() {
     let start = Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).unwrap();
     let clock = Arc::new(VirtualClock::new(start));
     let world = SandboxWorld::new(SandboxConfig::seeded(9), clock.clone());
-    let log = Arc::new(FlakyLog {
-        inner: MemoryEventLog::new(),
-        every: 7,
-        appends: AtomicU64::new(0),
-        failed: AtomicU64::new(0),
-    });
+    // Every 7th append fails, as a database that drops a transaction would.
+    let memory = Arc::new(MemoryEventLog::new());
+    let failed = Arc::new(AtomicU64::new(0));
+    let counted = failed.clone();
+    let appends = AtomicU64::new(0);
+    let log = Arc::new(FaultyLog::new(memory.clone(), move |_| {
+        let n = appends.fetch_add(1, Ordering::Relaxed) + 1;
+        (n % 7 == 0).then(|| {
+            counted.fetch_add(1, Ordering::Relaxed);
+            StoreError::Backend("injected failure".into())
+        })
+    }));
     let engine = Engine::builder()
         .event_log(log.clone())
         .linkedin(Arc::new(world.clone()))
@@ -195,7 +166,7 @@ async fn failed_appends_and_reads_lose_no_lead_and_send_nothing_twice() {
         }
     }
     assert!(failures > 0, "no tick met a failure");
-    assert!(log.failed.load(Ordering::Relaxed) > 3);
+    assert!(failed.load(Ordering::Relaxed) > 3);
 
     // Every lead was invited exactly once, and the log agrees with the provider.
     let ledger = world.ledger();
@@ -205,7 +176,7 @@ async fn failed_appends_and_reads_lose_no_lead_and_send_nothing_twice() {
     }
     assert_eq!(per_lead.len(), 30, "leads invited: {}", per_lead.len());
     assert!(per_lead.values().all(|n| *n == 1), "{per_lead:?}");
-    let events = log.inner.read_after(0, usize::MAX).await.unwrap();
+    let events = memory.read_after(0, usize::MAX).await.unwrap();
     let sent = events
         .iter()
         .filter(|e| e.event_type == "InviteSent")
