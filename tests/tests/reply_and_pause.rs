@@ -178,6 +178,20 @@ async fn a_stale_expired_session_notice_does_not_undo_a_reconnect(kind: StoreKin
     assert_eq!(status().await, SenderStatus::NeedsReconnect);
 }
 
+/// Both logs hold the same events (aggregate, sequence, payload) in the same order.
+async fn assert_same_log(log: &Arc<dyn EventLog>, reference: &Arc<dyn EventLog>) {
+    let shape = |events: Vec<plera_actors::store::StoredEvent>| {
+        events
+            .into_iter()
+            .map(|e| (e.aggregate_type, e.aggregate_id, e.sequence, e.payload))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        shape(log.read_after(0, usize::MAX).await.unwrap()),
+        shape(reference.read_after(0, usize::MAX).await.unwrap())
+    );
+}
+
 /// The inbound events of the group-commit test, in the order they are queued: a reply per lead,
 /// a second reply of lead 0 (its sequence is stopped by the first: recorded, not a new stop), a
 /// duplicate delivery, a message from someone in no sequence and its duplicate, an expired
@@ -243,16 +257,7 @@ async fn concurrent_inbound_events_share_commits_and_record_what_one_by_one_woul
     assert_eq!(count(O::SenderNotified), 1, "{at_once:?}");
     assert_eq!(count(O::NoSequence), 1, "{at_once:?}");
     // The same events in the same order, with fewer commits.
-    let shape = |events: Vec<plera_actors::store::StoredEvent>| {
-        events
-            .into_iter()
-            .map(|e| (e.aggregate_type, e.aggregate_id, e.sequence, e.payload))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        shape(together_log.read_after(0, usize::MAX).await.unwrap()),
-        shape(alone_log.read_after(0, usize::MAX).await.unwrap())
-    );
+    assert_same_log(&together_log, &alone_log).await;
     assert!(
         spent.appends <= LEADS / 4,
         "{} appends for {} inbound events",
@@ -292,16 +297,7 @@ async fn a_page_of_inbound_events_is_taken_in_order_with_a_commit_per_run(kind: 
         "{:?}",
         answers[3]
     );
-    let shape = |events: Vec<plera_actors::store::StoredEvent>| {
-        events
-            .into_iter()
-            .map(|e| (e.aggregate_type, e.aggregate_id, e.sequence, e.payload))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        shape(together_log.read_after(0, usize::MAX).await.unwrap()),
-        shape(alone_log.read_after(0, usize::MAX).await.unwrap())
-    );
+    assert_same_log(&together_log, &alone_log).await;
     // The replies and acceptances before the status, the status's warning, the rest.
     assert_eq!(
         spent.appends,
