@@ -1587,9 +1587,9 @@ async fn one_process_keeps_each_view_while_its_lease_lasts() {
     .await;
 }
 
-/// A rebuild reads payloads as text and decodes them straight into events: a payload that is not
-/// JSON, of an event a view decodes or of an aggregate no view knows, fails the rebuild as it
-/// fails the incremental runner's read; nothing is skipped silently.
+/// The runners read payloads as text and decode them straight into events: a payload that is not
+/// JSON, of an event a view decodes or of an aggregate no view knows, fails the rebuild and the
+/// incremental runner alike; nothing is skipped silently.
 #[tokio::test]
 async fn a_rebuild_fails_on_a_payload_that_is_not_json() {
     let events = stream().await;

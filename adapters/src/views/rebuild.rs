@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use plera_projections::envelope::decode_each;
 use plera_projections::queries::ViewError;
 use plera_projections::rows::{Key, KeyHasher, Table, Value};
 use plera_projections::stage::{Row, Snapshot};
@@ -24,7 +23,7 @@ use plera_projections::{Decoded, Projection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::db::Db;
-use super::runner::{advance, stored, write_table, Runner};
+use super::runner::{advance, decode, write_table, Runner};
 
 /// How many changes a rebuild keeps in memory before writing the rows (with the checkpoints):
 /// large enough that the writes are a few bulk statements per table, small enough that a
@@ -189,21 +188,15 @@ impl Runner<'_> {
     }
 
     /// The batch after `after`, decoded (on a blocking thread: it is CPU work) and shared by the
-    /// keepers, with its last position; `None` at the log's end. The payloads are read as text
-    /// and decoded straight into the events: no parsed tree is built on the way.
+    /// keepers, with its last position; `None` at the log's end.
     async fn read_decoded(
         &self,
         after: u64,
     ) -> Result<Option<(u64, Arc<Vec<Decoded>>)>, ViewError> {
-        let batch = self
-            .log
-            .read_text_after(after, self.batch)
-            .await
-            .map_err(|e| ViewError::Storage(e.to_string()))?;
-        let Some(last) = batch.last().map(|e| e.position) else {
+        let Some((last, batch)) = self.read_batch(after).await? else {
             return Ok(None);
         };
-        let decoded = tokio::task::spawn_blocking(move || decode_each(batch.iter().map(stored)))
+        let decoded = tokio::task::spawn_blocking(move || decode(&batch))
             .await
             .map_err(|e| stopped("the decoding", &e))??;
         Ok(Some((last, Arc::new(decoded))))

@@ -10,13 +10,13 @@
 
 use std::collections::BTreeMap;
 
-use plera_actors::store::{EventLog, StoredEvent};
-use plera_projections::envelope::Stored;
+use plera_actors::store::{EventLog, StoredEvent, StoredText};
+use plera_projections::envelope::{decode_each, Stored};
 use plera_projections::projection::MAX_ROUNDS;
 use plera_projections::queries::ViewError;
 use plera_projections::rows::{Change, Key, Kind, Table, Value};
 use plera_projections::stage::{Outcome, Read, Snapshot};
-use plera_projections::{decode_all, Decoded, Envelope, Projection, ProjectionError};
+use plera_projections::{Decoded, Envelope, Projection, ProjectionError};
 
 use super::db::{Db, Sql, Tx};
 use super::sql;
@@ -161,7 +161,7 @@ impl Runner<'_> {
                 Some(total) => total,
                 None => *total.insert(self.log_end().await?),
             };
-            let decoded = decode_all(&batch)?;
+            let decoded = decode(&batch)?;
             let mut plans = Vec::new();
             for view in views {
                 let at = position(*view);
@@ -259,21 +259,19 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// The batch after `after` as the views' envelopes, with its last position; `None` at the
-    /// log's end.
+    /// The batch after `after`, with its last position; `None` at the log's end. Payloads are
+    /// read as text, for [`decode`] to turn straight into events: no parsed tree is built on the
+    /// way.
     pub(super) async fn read_batch(
         &self,
         after: u64,
-    ) -> Result<Option<(u64, Vec<Envelope>)>, ViewError> {
+    ) -> Result<Option<(u64, Vec<StoredText>)>, ViewError> {
         let batch = self
             .log
-            .read_after(after, self.batch)
+            .read_text_after(after, self.batch)
             .await
             .map_err(|e| ViewError::Storage(e.to_string()))?;
-        Ok(batch
-            .last()
-            .map(|e| e.position)
-            .map(|last| (last, batch.into_iter().map(envelope).collect())))
+        Ok(batch.last().map(|e| e.position).map(|last| (last, batch)))
     }
 }
 
@@ -349,6 +347,11 @@ pub(super) async fn write_table(
 
 fn position(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A batch read by [`Runner::read_batch`], decoded, dropping events of aggregates no view knows.
+pub(super) fn decode(batch: &[StoredText]) -> Result<Vec<Decoded>, ProjectionError> {
+    decode_each(batch.iter().map(stored))
 }
 
 /// A stored event's parts as the views decode them, borrowed (the rebuild's text payloads, the
