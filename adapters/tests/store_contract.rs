@@ -965,6 +965,22 @@ async fn a_corrupt_sqlite_payload_is_an_error_not_a_short_read() {
             log.load(LEAD, "a").await,
             Err(StoreError::Corrupt { position: 2, .. })
         ));
+        // Text that is not UTF-8 (a STRICT text column holds it) is named by its row too, in
+        // both reads the rebuild and the engine use.
+        sqlx::query("UPDATE events SET payload = CAST(x'7bff7d' AS TEXT) WHERE position = 2")
+            .execute(sqlite.writer())
+            .await
+            .unwrap();
+        assert!(matches!(
+            log.read_text_after(0, 10).await,
+            Err(StoreError::Corrupt { position: 2, .. })
+        ));
+        assert!(matches!(
+            log.read_after(1, 10).await,
+            Err(StoreError::Corrupt { position: 2, .. })
+        ));
+        // The reads before it still answer, on the same connections.
+        assert_eq!(log.read_text_after(0, 1).await.unwrap().len(), 1);
         store.close().await;
     })
     .await

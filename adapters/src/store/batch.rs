@@ -128,13 +128,13 @@ pub(crate) fn rows(
 /// An `events` row as read back (payload as JSON text).
 #[derive(sqlx::FromRow)]
 pub(crate) struct EventRecord {
-    position: i64,
-    aggregate_type: String,
-    aggregate_id: String,
-    sequence: i64,
-    event_type: String,
-    event_version: String,
-    payload: String,
+    pub(super) position: i64,
+    pub(super) aggregate_type: String,
+    pub(super) aggregate_id: String,
+    pub(super) sequence: i64,
+    pub(super) event_type: String,
+    pub(super) event_version: String,
+    pub(super) payload: String,
 }
 
 impl EventRecord {
