@@ -315,6 +315,18 @@ fn verdicts(sink: &Sink, args: &Args) -> Vec<String> {
                 r >= 0.5 * sel,
             );
         }
+        // SQLite has no COPY: its fastest raw read is the store's own, stepped through the C
+        // API (`read_text_after`), the analogue of PostgreSQL's COPY against its SELECT.
+        let c_api = sink.value("replay", s, "EventLog::read_text_after");
+        if let (Some(r), Some(c), "sqlite") = (rebuild, c_api, s) {
+            check(
+                format!(
+                    "{s}: rebuild {r:.0} events/s >= 50 % of the C API read {c:.0} ({:.0} %)",
+                    100.0 * r / c
+                ),
+                r >= 0.5 * c,
+            );
+        }
         if let (Some(r), Some(cp)) = (rebuild, copy) {
             check(
                 format!(
