@@ -1,18 +1,23 @@
 //! Benchmark 5, ingest: inbound replies per second through `Engine::ingest`, each delivered twice
 //! (the second delivery must come back `Duplicate`), from concurrent callers as a webhook endpoint
 //! would make them, or in pages through `Engine::ingest_all` as the polling fallback feeds a
-//! listing; then the views' catch-up that puts the replies in the unified inbox.
+//! listing; then the views' catch-up that puts the replies in the unified inbox. With
+//! `nodes` > 0 (PostgreSQL), the callers deliver to that many clustered engines on one schema,
+//! each on its own pool as separate processes would be, caller `c` to node `c % nodes`.
 
-use plera_actors::IngestOutcome;
+use plera_actors::driver::ClusterConfig;
+use plera_actors::{Engine, IngestOutcome, SequentialIds};
 use plera_adapters::views::Views;
 use plera_domain::ids::ProviderMessageId;
 use plera_domain::ports::{Clock, InboundEvent};
 use plera_domain::values::Channel;
 use plera_projections::queries::{InboxFilter, ViewQueries};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::db::{BenchDb, Kind};
 use crate::machine;
+use crate::nodes::{engine, RENEW_EVERY, TTL};
 use crate::report::Figure;
 use crate::rig::{open, Rig, RigSize};
 
@@ -30,6 +35,7 @@ async fn once(
     leads: usize,
     callers: usize,
     page: usize,
+    nodes: usize,
 ) -> Result<IngestRun, String> {
     let db = BenchDb::new(kind, pg_base).await?;
     let setup = open(db.url()).await?;
@@ -48,6 +54,28 @@ async fn once(
     .await?;
     let views = Views::new(&store);
     views.catch_up_all().await.map_err(|e| e.to_string())?;
+    // The engines the callers deliver to: the rig's, or clustered nodes started after the
+    // set-up (each reads the log at start and again before each run it decides).
+    let (mut targets, mut node_stores) = (vec![rig.engine.clone()], Vec::new());
+    if nodes > 0 {
+        targets.clear();
+        let ids = Arc::new(SequentialIds::default());
+        for i in 0..nodes {
+            let node_store = open(db.url()).await?;
+            let leases = node_store
+                .leases()
+                .ok_or("clustered ingest needs a store with leases: use PostgreSQL")?;
+            let cluster = ClusterConfig {
+                node: format!("node-{i}"),
+                leases,
+                ttl: TTL,
+                renew_every: RENEW_EVERY,
+            };
+            let (log, dir) = (node_store.event_log(), node_store.lead_directory());
+            targets.push(engine(log, dir, &rig.world, &rig.clock, &ids, Some(cluster)).await?);
+            node_stores.push(node_store);
+        }
+    }
     let now = rig.clock.now();
     let mut deliveries: Vec<InboundEvent> = Vec::new();
     for (i, (_, lead, account)) in rig.sequences.iter().enumerate() {
@@ -74,8 +102,8 @@ async fn once(
         .collect();
     let began = Instant::now();
     let mut handles = Vec::new();
-    for share in shares {
-        let engine = rig.engine.clone();
+    for (c, share) in shares.into_iter().enumerate() {
+        let engine: Engine = targets[c % targets.len()].clone();
         let ws = rig.workspace.clone();
         handles.push(tokio::spawn(async move {
             let (mut recorded, mut duplicate) = (0usize, 0usize);
@@ -134,6 +162,14 @@ async fn once(
             "the inbox shows {replied} answered threads of {unique}"
         ));
     }
+    if nodes > 0 {
+        for node in targets {
+            node.shutdown().await;
+        }
+    }
+    for node_store in node_stores {
+        node_store.close().await;
+    }
     rig.stop().await;
     store.close().await;
     setup.close().await;
@@ -151,6 +187,7 @@ pub async fn bench(
     pg_base: &str,
     callers: usize,
     page: usize,
+    nodes: usize,
     replies: usize,
     repeats: usize,
 ) -> Result<Vec<Figure>, String> {
@@ -159,21 +196,26 @@ pub async fn bench(
     let (mut a, mut b, mut c) = (vec![], vec![], vec![]);
     for r in 0..repeats {
         eprintln!("ingest on {}: round {} of {repeats}", kind.name(), r + 1);
-        let run = once(kind, pg_base, senders, leads, callers, page).await?;
+        let run = once(kind, pg_base, senders, leads, callers, page, nodes).await?;
         a.push(run.replies_per_s);
         b.push(run.deliveries_per_s);
         c.push(run.with_inbox_per_s);
     }
     let load = machine::load_1m();
     let n = senders * leads;
+    let into = match nodes {
+        0 => String::new(),
+        1 => " into 1 clustered node".to_string(),
+        k => format!(" into {k} clustered nodes"),
+    };
     let how = match page {
-        0 => format!("Engine::ingest, {callers} callers"),
-        page => format!("Engine::ingest_all in pages of {page}, {callers} callers"),
+        0 => format!("Engine::ingest, {callers} callers{into}"),
+        page => format!("Engine::ingest_all in pages of {page}, {callers} callers{into}"),
     };
     // One figure name per way of delivering: a call is an event when there are no pages.
     let (delivered, unit) = match page {
         0 => (
-            format!("ingest calls (half duplicates), {callers} callers"),
+            format!("ingest calls (half duplicates), {callers} callers{into}"),
             "calls/s",
         ),
         _ => (
@@ -197,7 +239,7 @@ pub async fn bench(
         Figure::from_runs(
             "ingest",
             kind.name(),
-            "unique replies incl. the views' catch-up (inbox)",
+            format!("unique replies incl. the views' catch-up (inbox){into}"),
             "replies/s",
             c,
             load,

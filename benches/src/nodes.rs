@@ -265,7 +265,7 @@ async fn sample_locks(url: String, stop: Arc<AtomicBool>) -> Result<LockSamples,
 }
 
 /// Builds one engine on the rig's world and clock; clustered when `cluster` is given.
-async fn engine(
+pub(crate) async fn engine(
     log: Arc<dyn EventLog>,
     directory: Arc<dyn LeadDirectory>,
     world: &SandboxWorld,

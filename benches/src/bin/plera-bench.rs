@@ -82,6 +82,10 @@ struct Args {
     /// `Engine::ingest_all` (a poller's listing); 0: one `Engine::ingest` call per event.
     #[arg(long, default_value_t = 0)]
     page: usize,
+    /// With `ingest`: deliver to this many clustered engines on one schema (PostgreSQL only),
+    /// caller `c` to node `c % N`; 0: the plain engine.
+    #[arg(long, default_value_t = 0)]
+    ingest_nodes: usize,
     /// The `plera` binary the simulation runs (default: this workspace's release build).
     #[arg(long)]
     plera: Option<PathBuf>,
@@ -186,6 +190,7 @@ async fn run(args: &Args) -> Result<(), String> {
                     &args.pg,
                     args.concurrency,
                     args.page,
+                    args.ingest_nodes,
                     args.replies,
                     args.repeats,
                 )
