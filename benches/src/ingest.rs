@@ -5,7 +5,6 @@
 //! `nodes` > 0 (PostgreSQL), the callers deliver to that many clustered engines on one schema,
 //! each on its own pool as separate processes would be, caller `c` to node `c % nodes`.
 
-use plera_actors::driver::ClusterConfig;
 use plera_actors::{Engine, IngestOutcome, SequentialIds};
 use plera_adapters::views::Views;
 use plera_domain::ids::ProviderMessageId;
@@ -17,7 +16,7 @@ use std::time::Instant;
 
 use crate::db::{BenchDb, Kind};
 use crate::machine;
-use crate::nodes::{engine, RENEW_EVERY, TTL};
+use crate::nodes::open_node;
 use crate::report::Figure;
 use crate::rig::{open, Rig, RigSize};
 
@@ -61,18 +60,9 @@ async fn once(
         targets.clear();
         let ids = Arc::new(SequentialIds::default());
         for i in 0..nodes {
-            let node_store = open(db.url()).await?;
-            let leases = node_store
-                .leases()
-                .ok_or("clustered ingest needs a store with leases: use PostgreSQL")?;
-            let cluster = ClusterConfig {
-                node: format!("node-{i}"),
-                leases,
-                ttl: TTL,
-                renew_every: RENEW_EVERY,
-            };
-            let (log, dir) = (node_store.event_log(), node_store.lead_directory());
-            targets.push(engine(log, dir, &rig.world, &rig.clock, &ids, Some(cluster)).await?);
+            let (node_store, node) =
+                open_node(db.url(), i, &rig, &ids, |log, dir| (log, dir)).await?;
+            targets.push(node);
             node_stores.push(node_store);
         }
     }

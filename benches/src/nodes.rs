@@ -25,6 +25,7 @@ use plera_actors::driver::ClusterConfig;
 use plera_actors::store::EventLog;
 use plera_actors::{Engine, LeadDirectory, SequentialIds, VirtualClock};
 use plera_adapters::sandbox::SandboxWorld;
+use plera_adapters::store::Store;
 use plera_domain::ids::AccountId;
 use plera_domain::ports::Clock;
 use tokio::sync::Barrier;
@@ -265,7 +266,7 @@ async fn sample_locks(url: String, stop: Arc<AtomicBool>) -> Result<LockSamples,
 }
 
 /// Builds one engine on the rig's world and clock; clustered when `cluster` is given.
-pub(crate) async fn engine(
+async fn engine(
     log: Arc<dyn EventLog>,
     directory: Arc<dyn LeadDirectory>,
     world: &SandboxWorld,
@@ -287,6 +288,33 @@ pub(crate) async fn engine(
         builder = builder.cluster(c);
     }
     builder.build().await.map_err(|e| e.to_string())
+}
+
+/// Opens clustered node `i` on a store of its own at `url` (its own pool, as a separate process
+/// would have), on the rig's world and clock; `wrap` may decorate its log and directory.
+pub(crate) async fn open_node(
+    url: &str,
+    i: usize,
+    rig: &Rig,
+    ids: &Arc<SequentialIds>,
+    wrap: impl Fn(
+        Arc<dyn EventLog>,
+        Arc<dyn LeadDirectory>,
+    ) -> (Arc<dyn EventLog>, Arc<dyn LeadDirectory>),
+) -> Result<(Store, Engine), String> {
+    let store = open(url).await?;
+    let leases = store
+        .leases()
+        .ok_or("this store keeps no leases: use PostgreSQL")?;
+    let (log, dir) = wrap(store.event_log(), store.lead_directory());
+    let cluster = ClusterConfig {
+        node: format!("node-{i}"),
+        leases,
+        ttl: TTL,
+        renew_every: RENEW_EVERY,
+    };
+    let node = engine(log, dir, &rig.world, &rig.clock, ids, Some(cluster)).await?;
+    Ok((store, node))
 }
 
 /// Whether every sender runs on exactly one node and every node runs its share
@@ -401,18 +429,8 @@ pub async fn run(pg_base: &str, setup: Setup, o: &NodesOptions) -> Result<NodesR
             let mut rig = Rig::new(setup_handles.clone(), setup_handles, size(0)).await?;
             let ids = Arc::new(SequentialIds::default());
             for i in 0..k {
-                let store = open(db.url()).await?;
-                let leases = store
-                    .leases()
-                    .ok_or("this store keeps no leases: use PostgreSQL")?;
-                let (log, dir) = timed(store.event_log(), store.lead_directory());
-                let cluster = ClusterConfig {
-                    node: format!("node-{i}"),
-                    leases,
-                    ttl: TTL,
-                    renew_every: RENEW_EVERY,
-                };
-                nodes.push(engine(log, dir, &rig.world, &rig.clock, &ids, Some(cluster)).await?);
+                let (store, node) = open_node(db.url(), i, &rig, &ids, timed).await?;
+                nodes.push(node);
                 stores.push(store);
             }
             let rounds = settle(&nodes, &rig.clock, &rig.senders).await?;

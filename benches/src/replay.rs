@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 use cqrs_es::persist::{PersistedEventRepository, QueryReplay};
 use cqrs_es::{Aggregate, EventEnvelope, Query};
-use plera_actors::store::{EventLog, StoredEvent};
+use futures::future::BoxFuture;
+use plera_actors::store::{EventLog, StoreError, StoredEvent};
 use plera_adapters::views::{envelope, Views, DEFAULT_BATCH};
 use plera_domain::campaign::{Campaign, CampaignEvent};
 use plera_domain::conversation::{Conversation, ConversationEvent};
@@ -73,15 +74,21 @@ where
 async fn each_batch(
     log: &dyn EventLog,
     batch: usize,
-    mut each: impl FnMut(Vec<StoredEvent>) -> Result<(), String>,
+    each: impl FnMut(Vec<StoredEvent>) -> Result<(), String>,
+) -> Result<(usize, f64), String> {
+    each_read(|after| log.read_after(after, batch), each).await
+}
+
+/// Reads the whole log with `read(after)`, a batch at a time, and hands each batch to `each`:
+/// returns the events read and the time.
+async fn each_read<'a, P>(
+    read: impl Fn(u64) -> BoxFuture<'a, Result<Vec<StoredEvent<P>>, StoreError>>,
+    mut each: impl FnMut(Vec<StoredEvent<P>>) -> Result<(), String>,
 ) -> Result<(usize, f64), String> {
     let t = Instant::now();
     let (mut after, mut n) = (0u64, 0usize);
     loop {
-        let events = log
-            .read_after(after, batch)
-            .await
-            .map_err(|e| e.to_string())?;
+        let events = read(after).await.map_err(|e| e.to_string())?;
         let Some(last) = events.last() else { break };
         after = last.position;
         n += events.len();
@@ -108,19 +115,14 @@ async fn read_through_port(log: &dyn EventLog, batch: usize) -> Result<(usize, f
 /// The rebuild's own read alone: `read_text_after` in batches of `batch`, payloads left as text
 /// (on SQLite stepped through its C API): the read rate of the same rows the rebuild reaches.
 async fn read_text_through_port(log: &dyn EventLog, batch: usize) -> Result<(usize, f64), String> {
-    let t = Instant::now();
-    let (mut after, mut n) = (0u64, 0usize);
-    loop {
-        let events = log
-            .read_text_after(after, batch)
-            .await
-            .map_err(|e| e.to_string())?;
-        let Some(last) = events.last() else { break };
-        after = last.position;
-        n += events.len();
-        black_box(events);
-    }
-    Ok((n, t.elapsed().as_secs_f64()))
+    each_read(
+        |after| log.read_text_after(after, batch),
+        |events| {
+            black_box(events);
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// The same read, then `decode_all` of every batch, no fold: the cost of decoding through the
