@@ -9,8 +9,9 @@
 //! sqlx worker ([`sqlx::sqlite::LockedSqliteHandle`], the one way sqlx offers for direct calls):
 //! one statement, each row's cells copied once, straight into the record.
 //!
-//! This is the adapter's only `unsafe` code. It calls six functions of SQLite's C API on a handle
-//! no other thread uses while it is locked, through a statement it finalizes on every path.
+//! This is the adapter's only `unsafe` code: it prepares, binds, steps, reads the columns of and
+//! finalizes one statement through SQLite's C API, on a handle no other thread uses while it is
+//! locked, and finalizes the statement on every path.
 
 use std::ffi::{c_char, c_int, CStr};
 use std::ptr::{self, NonNull};
