@@ -7,6 +7,9 @@ use cqrs_es::persist::{PersistedEventRepository, QueryReplay};
 use cqrs_es::{Aggregate, EventEnvelope, Query};
 use futures::future::BoxFuture;
 use plera_actors::store::{EventLog, StoreError, StoredEvent};
+use plera_actors::{Engine, SequentialIds, VirtualClock};
+use plera_adapters::sandbox::SandboxWorld;
+use plera_adapters::store::Store;
 use plera_adapters::views::{envelope, Views, DEFAULT_BATCH};
 use plera_domain::campaign::{Campaign, CampaignEvent};
 use plera_domain::conversation::{Conversation, ConversationEvent};
@@ -24,7 +27,7 @@ use std::time::Instant;
 
 use crate::db::{BenchDb, Kind};
 use crate::report::Figure;
-use crate::rig::{open, start};
+use crate::rig::{open, quiet_world, start};
 use crate::synth::{append_log, LogShape};
 use crate::{machine, raw};
 
@@ -101,6 +104,28 @@ async fn each_read<'a, P>(
 fn decoded(events: Vec<StoredEvent>) -> Result<Vec<Decoded>, String> {
     let envelopes: Vec<Envelope> = events.into_iter().map(envelope).collect();
     decode_all(&envelopes).map_err(|e| e.to_string())
+}
+
+/// Builds an engine on the whole log, as a restart does (start-up reads every event once and
+/// folds it into the aggregates the engine keeps), then shuts it down: returns the build's time.
+async fn engine_start_up(store: &Store) -> Result<f64, String> {
+    // A year after the log began: after its last event.
+    let clock = Arc::new(VirtualClock::new(start() + chrono::Duration::days(365)));
+    let world = SandboxWorld::new(quiet_world(1), clock.clone());
+    let t = Instant::now();
+    let engine = Engine::builder()
+        .event_log(store.event_log())
+        .lead_directory(store.lead_directory())
+        .linkedin(Arc::new(world.clone()))
+        .email(Arc::new(world))
+        .clock(clock)
+        .ids(Arc::new(SequentialIds::default()))
+        .build()
+        .await
+        .map_err(|e| e.to_string())?;
+    let secs = t.elapsed().as_secs_f64();
+    engine.shutdown().await;
+    Ok(secs)
 }
 
 /// The read alone.
@@ -255,6 +280,7 @@ pub async fn bench(
     let (mut rebuild, mut select, mut copy, mut replay) = (vec![], vec![], vec![], vec![]);
     let (mut port, mut folded, mut complete, mut incremental) = (vec![], vec![], vec![], vec![]);
     let (mut typed, mut port_decoded, mut port_text) = (vec![], vec![], vec![]);
+    let mut start_up = vec![];
     let mut rows_note = String::new();
     // The process's CPU time over the wall time of each rebuild: above 1 when its folds and
     // reads overlap on several cores, at most 1 when the machine leaves it one.
@@ -316,6 +342,7 @@ pub async fn bench(
             copy.push(c.rate());
         }
 
+        start_up.push(n as f64 / engine_start_up(&store).await?);
         let (m, secs) = read_text_through_port(log.as_ref(), DEFAULT_BATCH).await?;
         if m != n {
             return Err(format!("read_text_after read {m} events of {n}"));
@@ -390,6 +417,17 @@ pub async fn bench(
             load,
         )
         .note("load rounds, a fold per round, a transaction per batch: the rebuild before it kept its rows in memory; same row counts checked"),
+    );
+    figures.push(
+        Figure::from_runs(
+            "replay",
+            kind.name(),
+            format!("engine start-up over the whole log (Engine::build), {n} events"),
+            "events/s",
+            start_up,
+            load,
+        )
+        .note("every event read once and folded into the aggregates the engine keeps, as a restart does"),
     );
     figures.push(
         Figure::from_runs(
