@@ -986,6 +986,41 @@ async fn a_corrupt_sqlite_payload_is_an_error_not_a_short_read() {
     .await
 }
 
+/// Reads dropped while their blocking step may still hold the connection locked out of sqlx's
+/// worker, on a file and in memory (where the reader is the writer's one connection): every
+/// later read and append still answers, and reads everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_reads_dropped_half_way_leave_the_store_usable() {
+    async fn check(store: Store) {
+        let log = store.event_log();
+        let first: Vec<NewEvent> = (1..=2_000).map(|n| ev("a", n)).collect();
+        log.append(first).await.unwrap();
+        for i in 0..40u64 {
+            // Dropped at once, after its first step, or part way through stepping the rows.
+            let read = log.read_text_after(0, 2_000);
+            let _ = tokio::time::timeout(std::time::Duration::from_micros(i * 25), read).await;
+        }
+        // A guard against a connection left locked (every later call would wait forever), far
+        // above what these calls take.
+        let after = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            log.append(vec![ev("a", 2_001)]).await.unwrap();
+            (
+                log.read_text_after(0, 5_000).await.unwrap().len(),
+                log.read_after(1_990, 5_000).await.unwrap().len(),
+            )
+        })
+        .await
+        .expect("the store answers after dropped reads");
+        assert_eq!(after, (2_001, 11));
+        store.close().await;
+    }
+    check(open_store("sqlite::memory:").await.expect("open")).await;
+    in_place(Sql::Sqlite, |place| async move {
+        check(open(&place).await).await
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn an_in_memory_sqlite_store_works_and_is_private() {
     let one = open_store("sqlite::memory:").await.expect("open");
