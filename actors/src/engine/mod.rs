@@ -712,8 +712,6 @@ impl Engine {
 /// The longest id the engine takes.
 pub const MAX_ID_LEN: usize = 200;
 
-/// Refuses an id that would be ambiguous or unreadable in the log: empty, too long, with a
-/// control character, or with a `/` (sequence ids are `workspace/campaign/lead`).
 /// An inbound event's ids and message id, checked before it is queued.
 fn check_inbound(event: &InboundEvent) -> Result<(), EngineError> {
     match event {
@@ -735,6 +733,8 @@ fn check_inbound(event: &InboundEvent) -> Result<(), EngineError> {
     }
 }
 
+/// Refuses an id that would be ambiguous or unreadable in the log: empty, too long, with a
+/// control character, or with a `/` (sequence ids are `workspace/campaign/lead`).
 fn check_id(kind: &str, id: &str) -> Result<(), EngineError> {
     let problem = if id.trim().is_empty() {
         Some("is empty")
