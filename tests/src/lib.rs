@@ -326,19 +326,7 @@ impl Harness {
 
     /// Creates a campaign running the LinkedIn-first play over `senders` and the mailbox `mb`.
     pub async fn campaign(&mut self, id: &str, senders: Vec<AccountId>) -> CampaignId {
-        self.engine
-            .create_campaign(
-                &self.workspace,
-                CampaignSpec {
-                    id: Some(CampaignId::new(id)),
-                    name: id.into(),
-                    play: Play::linkedin_first(),
-                    senders,
-                    mailbox: Some("mb".into()),
-                },
-            )
-            .await
-            .expect("campaign")
+        linkedin_first_campaign(&self.engine, &self.workspace, id, senders).await
     }
 
     /// Enrolls `n` second-degree leads `{prefix}-{i}` (added to the world too), all in one
@@ -477,10 +465,38 @@ pub async fn connect_sender(
 
 /// Registers the mailbox `mb` every test campaign emails from.
 pub async fn mailbox(h: &Harness) {
-    h.engine
-        .register_mailbox(&h.workspace, &"mb".into(), "sales@acme.io")
+    register_mailbox(&h.engine, &h.workspace).await;
+}
+
+/// Registers the mailbox `mb` every test campaign emails from, on any engine.
+pub async fn register_mailbox(engine: &Engine, ws: &WorkspaceId) {
+    engine
+        .register_mailbox(ws, &"mb".into(), "sales@acme.io")
         .await
         .expect("mailbox");
+}
+
+/// Creates campaign `id` running the LinkedIn-first play over `senders` and the mailbox `mb`,
+/// on any engine.
+pub async fn linkedin_first_campaign(
+    engine: &Engine,
+    ws: &WorkspaceId,
+    id: &str,
+    senders: Vec<AccountId>,
+) -> CampaignId {
+    engine
+        .create_campaign(
+            ws,
+            CampaignSpec {
+                id: Some(CampaignId::new(id)),
+                name: id.into(),
+                play: Play::linkedin_first(),
+                senders,
+                mailbox: Some("mb".into()),
+            },
+        )
+        .await
+        .expect("campaign")
 }
 
 async fn build(

@@ -250,15 +250,15 @@ mod fencing {
     use chrono::{Duration, TimeZone, Utc};
     use plera_actors::driver::ClusterConfig;
     use plera_actors::store::{sender_resource, EventLog, LeaseStore, MemoryEventLog};
-    use plera_actors::{
-        CampaignSpec, Engine, EnrollOptions, LeadProfile, LeadSpec, SequentialIds, VirtualClock,
-    };
+    use plera_actors::{Engine, EnrollOptions, LeadProfile, LeadSpec, SequentialIds, VirtualClock};
     use plera_adapters::sandbox::{SandboxConfig, SandboxLead, SandboxWorld};
-    use plera_domain::ids::{CampaignId, LeadId, WorkspaceId};
-    use plera_domain::play::Play;
+    use plera_domain::ids::{LeadId, WorkspaceId};
     use plera_domain::ports::Clock;
     use plera_domain::values::{Action, ConnectionDegree, Limits};
-    use plera_tests::{connect_sender, london_sender, CrashPoint, CrashPoints};
+    use plera_tests::{
+        connect_sender, linkedin_first_campaign, london_sender, register_mailbox, CrashPoint,
+        CrashPoints,
+    };
     use std::collections::BTreeSet;
     use std::sync::{Arc, Mutex};
 
@@ -324,23 +324,8 @@ mod fencing {
             weekly_invites: 80,
         });
         let account = connect_sender(&engine, &world, &ws, "p", &settings).await;
-        engine
-            .register_mailbox(&ws, &"mb".into(), "sales@acme.io")
-            .await
-            .expect("mailbox");
-        let campaign = engine
-            .create_campaign(
-                &ws,
-                CampaignSpec {
-                    id: Some(CampaignId::new("c")),
-                    name: "c".into(),
-                    play: Play::linkedin_first(),
-                    senders: vec![account.clone()],
-                    mailbox: Some("mb".into()),
-                },
-            )
-            .await
-            .expect("campaign");
+        register_mailbox(&engine, &ws).await;
+        let campaign = linkedin_first_campaign(&engine, &ws, "c", vec![account.clone()]).await;
         let lead = LeadId::new("ada");
         world.add_lead(
             lead.clone(),

@@ -7,15 +7,16 @@ use chrono::{Duration, TimeZone, Utc};
 use plera_actors::driver::ClusterConfig;
 use plera_actors::store::{EventLog, MemoryEventLog, StoreError};
 use plera_actors::{
-    CampaignSpec, Engine, EngineError, EnrollOptions, IngestOutcome, LeadProfile, LeadSpec,
-    SequentialIds, VirtualClock,
+    Engine, EngineError, EnrollOptions, IngestOutcome, LeadProfile, LeadSpec, SequentialIds,
+    VirtualClock,
 };
 use plera_adapters::sandbox::{SandboxConfig, SandboxLead, SandboxWorld};
-use plera_domain::ids::{AccountId, CampaignId, LeadId, ProviderMessageId, WorkspaceId};
-use plera_domain::play::Play;
+use plera_domain::ids::{AccountId, LeadId, ProviderMessageId, WorkspaceId};
 use plera_domain::ports::{Clock, InboundEvent};
 use plera_domain::values::{Channel, ConnectionDegree, Limits};
-use plera_tests::{connect_sender, london_sender, FaultyLog};
+use plera_tests::{
+    connect_sender, linkedin_first_campaign, london_sender, register_mailbox, FaultyLog,
+};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -80,23 +81,8 @@ impl Cluster {
             weekly_invites: 80,
         });
         let sender = connect_sender(&nodes[0], &world, &ws, "p", &settings).await;
-        nodes[0]
-            .register_mailbox(&ws, &"mb".into(), "sales@acme.io")
-            .await
-            .expect("mailbox");
-        let campaign = nodes[0]
-            .create_campaign(
-                &ws,
-                CampaignSpec {
-                    id: Some(CampaignId::new("c")),
-                    name: "c".into(),
-                    play: Play::linkedin_first(),
-                    senders: vec![sender.clone()],
-                    mailbox: Some("mb".into()),
-                },
-            )
-            .await
-            .expect("campaign");
+        register_mailbox(&nodes[0], &ws).await;
+        let campaign = linkedin_first_campaign(&nodes[0], &ws, "c", vec![sender.clone()]).await;
         for i in 0..LEADS {
             let lead = LeadId::new(format!("l{i}"));
             world.add_lead(lead.clone(), SandboxLead::default());

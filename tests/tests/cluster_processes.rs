@@ -3,14 +3,13 @@
 //! quota is overrun and the log's invariants hold (issue 10).
 
 use chrono::{DateTime, TimeZone, Utc};
-use plera_actors::{CampaignSpec, Engine, EnrollOptions, LeadProfile, LeadSpec, SenderSettings};
+use plera_actors::{Engine, EnrollOptions, LeadProfile, LeadSpec, SenderSettings};
 use plera_adapters::audit::audit_log;
 use plera_adapters::store::open_store;
-use plera_domain::ids::{AccountId, CampaignId, LeadId, OwnerId, ProviderAccountId, WorkspaceId};
-use plera_domain::play::Play;
+use plera_domain::ids::{AccountId, LeadId, OwnerId, ProviderAccountId, WorkspaceId};
 use plera_domain::values::{ConnectionDegree, Limits, Tier, WorkingHours};
 use plera_tests::cluster_node::{pg_pool, PgLedger, ScaledClock, LEDGER_TABLE};
-use plera_tests::{StoreKind, TestDb};
+use plera_tests::{linkedin_first_campaign, register_mailbox, StoreKind, TestDb};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command};
 use std::sync::Arc;
@@ -78,23 +77,8 @@ async fn set_up(url: &str, clock: Arc<ScaledClock>) -> Vec<AccountId> {
             .expect("connect");
         senders.push(account);
     }
-    engine
-        .register_mailbox(&ws, &"mb".into(), "sales@acme.io")
-        .await
-        .expect("mailbox");
-    let campaign = engine
-        .create_campaign(
-            &ws,
-            CampaignSpec {
-                id: Some(CampaignId::new("spring")),
-                name: "spring".into(),
-                play: Play::linkedin_first(),
-                senders: senders.clone(),
-                mailbox: Some("mb".into()),
-            },
-        )
-        .await
-        .expect("campaign");
+    register_mailbox(&engine, &ws).await;
+    let campaign = linkedin_first_campaign(&engine, &ws, "spring", senders.clone()).await;
     let leads = (0..LEADS)
         .map(|i| LeadSpec {
             lead_id: LeadId::new(format!("lead-{i}")),

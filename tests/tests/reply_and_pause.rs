@@ -2,14 +2,13 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use plera_actors::store::EventLog;
-use plera_actors::{CampaignSpec, EnrollOptions, LeadProfile, LeadSpec};
+use plera_actors::{EnrollOptions, LeadProfile, LeadSpec};
 use plera_adapters::sandbox::SandboxLead;
-use plera_domain::ids::{CampaignId, LeadId, OwnerId, ProviderAccountId, ProviderMessageId};
-use plera_domain::play::Play;
+use plera_domain::ids::{LeadId, OwnerId, ProviderAccountId, ProviderMessageId};
 use plera_domain::ports::{Clock, InboundEvent};
 use plera_domain::sender::SenderStatus;
 use plera_domain::values::{Channel, ConnectionDegree, Limits};
-use plera_tests::{london_sender, on_every_store, Harness, StoreKind};
+use plera_tests::{london_sender, mailbox, on_every_store, Harness, StoreKind};
 use std::sync::Arc;
 
 on_every_store!(
@@ -38,24 +37,8 @@ async fn setup(
             }),
         )
         .await;
-    h.engine
-        .register_mailbox(&h.workspace, &"mb".into(), "sales@acme.io")
-        .await
-        .unwrap();
-    let campaign = h
-        .engine
-        .create_campaign(
-            &h.workspace,
-            CampaignSpec {
-                id: Some(CampaignId::new("c")),
-                name: "c".into(),
-                play: Play::linkedin_first(),
-                senders: vec![sender.clone()],
-                mailbox: Some("mb".into()),
-            },
-        )
-        .await
-        .unwrap();
+    mailbox(&h).await;
+    let campaign = h.campaign("c", vec![sender.clone()]).await;
     let mut specs = Vec::new();
     for i in 0..lead_count {
         let lead = LeadId::new(format!("l{i}"));
