@@ -15,6 +15,7 @@ mod postgres;
 mod reset;
 mod schema;
 mod sqlite;
+mod sqlite_checkpoint;
 mod sqlite_scan;
 
 pub(crate) use begin::begin_on_a_task;

@@ -23,7 +23,9 @@ use super::batch::{self, clamp_i64, AggregateKey, EventRecord, WriteError};
 use super::error::{Redactor, StoreOpenError};
 use super::leads::SqliteLeadDirectory;
 use super::schema;
+use super::sqlite_checkpoint::Checkpoints;
 use super::sqlite_scan;
+use std::sync::Arc;
 
 /// Rows per multi-row statement, under SQLite's smallest default limit of 999 parameters (the
 /// `events` insert binds 8 per row).
@@ -43,12 +45,13 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// which with the log's own statements passed 100: a rebuild prepared them again and again.
 const STATEMENT_CACHE: usize = 512;
 
-/// WAL pages after which a commit copies the WAL back into the database file (SQLite's default
-/// is 1,000). A page changed by many commits in a row (the tail of a lead's index entries, of a
-/// sender's actions) is copied once per checkpoint however often it was written, so a larger
-/// interval copies and syncs far less: 12-20 % more steps per second in the engine bench. The
-/// cost: a WAL file of up to about 40 MB, and, with `synchronous = NORMAL`, that many pages of
-/// commits a power loss (not a crash of the process) can roll back.
+/// WAL pages after which a commit copies the WAL back into the database file itself (SQLite's
+/// default is 1,000). A connection of its own checkpoints shortly after appends ([`Checkpoints`]),
+/// so this is the bound on the WAL's size, and the one checkpoint of a store opened without it.
+/// A page changed by many commits in a row (the tail of a lead's index entries, of a sender's
+/// actions) is copied once per checkpoint however often it was written, so a larger interval
+/// copies and syncs far less: 12-20 % more steps per second in the engine bench, before the
+/// checkpoints moved off the append path. The cost: a WAL file of up to about 40 MB.
 const WAL_AUTOCHECKPOINT: &str = "10000";
 
 /// The writer's page cache, in KiB (SQLite's default is 2 MiB). Every append writes the last index
@@ -101,6 +104,8 @@ pub struct SqliteEventLog {
     writer: SqlitePool,
     reader: SqlitePool,
     redact: Redactor,
+    /// Checkpoints after appends, off the append path (a file database opened to append).
+    checkpoints: Option<Arc<Checkpoints>>,
 }
 
 impl SqliteEventLog {
@@ -153,14 +158,25 @@ impl SqliteEventLog {
         } else {
             pool_options()
                 .max_connections(READERS)
-                .connect_with(options.read_only(true))
+                .connect_with(options.clone().read_only(true))
                 .await
                 .map_err(unreachable)?
+        };
+        let checkpoints = if memory {
+            None
+        } else {
+            let pool = pool_options()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .map_err(unreachable)?;
+            Some(Arc::new(Checkpoints::start(pool)))
         };
         Ok(Self {
             writer,
             reader,
             redact,
+            checkpoints,
         })
     }
 
@@ -187,6 +203,9 @@ impl SqliteEventLog {
     /// Closes every connection, checkpointing the WAL into the database file.
     pub async fn close(&self) {
         self.reader.close().await;
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.close().await;
+        }
         self.writer.close().await;
     }
 
@@ -351,12 +370,14 @@ fn lookups_found(
 
 /// The parts `existing` (opening without creating or migrating) and `reset` work with.
 impl SqliteEventLog {
-    /// A log over pools opened elsewhere (the writer: one connection).
+    /// A log over pools opened elsewhere (the writer: one connection). It checkpoints only
+    /// through the writer: it is opened to read the log and to write views, not to append.
     pub(super) fn from_parts(writer: SqlitePool, reader: SqlitePool, redact: Redactor) -> Self {
         Self {
             writer,
             reader,
             redact,
+            checkpoints: None,
         }
     }
 
@@ -398,6 +419,9 @@ impl EventLog for SqliteEventLog {
             return Ok(());
         }
         let outcome = self.write(&events).await;
+        if let (Ok(()), Some(checkpoints)) = (&outcome, &self.checkpoints) {
+            checkpoints.appended();
+        }
         batch::settle(outcome, &events, &self.redact, || async {
             let mut conn = self
                 .reader
@@ -537,6 +561,40 @@ mod tests {
             .unwrap();
         assert_eq!(rows, 0);
         drop(conn);
+        log.close().await;
+    }
+
+    #[tokio::test]
+    async fn appends_reach_the_database_file_before_the_writer_checkpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("log.db");
+        let url = format!("sqlite://{}", file.display());
+        let log = SqliteEventLog::open(&url, &url).await.unwrap();
+        let before = std::fs::metadata(&file).unwrap().len();
+        // About 100 pages: a hundredth of the writer's own checkpoint interval.
+        let note = "x".repeat(4_000);
+        let events: Vec<NewEvent> = (1..=100)
+            .map(|sequence| NewEvent {
+                aggregate_type: "Note".into(),
+                aggregate_id: "n-1".into(),
+                sequence,
+                event_type: "Noted".into(),
+                event_version: "1".into(),
+                payload: serde_json::json!({ "note": note }),
+            })
+            .collect();
+        log.append(events).await.unwrap();
+        // Only a checkpoint writes the appended pages into the file; the writer's own would come
+        // after 100 times as many.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::fs::metadata(&file).unwrap().len() < before + 100 * 4_000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no checkpoint copied the appends into the database file"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(log.read_after(0, 1_000).await.unwrap().len(), 100);
         log.close().await;
     }
 
