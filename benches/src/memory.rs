@@ -6,17 +6,14 @@
 //! `plera-bench-memory` binary); `VmRSS` is read as well.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
-use plera_actors::store::{
-    EventLog, MemoryEventLog, NewEvent, SenderAction, StoreError, StoredEvent,
-};
+use plera_actors::store::{EventLog, LogWrapper, MemoryEventLog, NewEvent, StoreError};
 use plera_actors::{
     CampaignSpec, Engine, EnrollOptions, LeadDirectory, LeadProfile, LeadSpec, MemoryLeadDirectory,
     SequentialIds, VirtualClock,
 };
 use plera_adapters::sandbox::SandboxWorld;
-use plera_domain::ids::{AccountId, CampaignId, LeadId, OwnerId, ProviderAccountId, WorkspaceId};
+use plera_domain::ids::{CampaignId, LeadId, OwnerId, ProviderAccountId, WorkspaceId};
 use plera_domain::play::Play;
 use plera_domain::sender::SenderAccount;
 use plera_domain::values::{ConnectionDegree, Tier};
@@ -29,14 +26,19 @@ use crate::rig::{no_pacing, quiet_world, sender_settings, start};
 /// An event log that keeps the senders' streams only. A sender's actor reads its stream back when
 /// it starts (after its connection is appended); nothing else is read after start-up (the
 /// `store_cost` test), so with every other event dropped what stays resident is the engine's own
-/// state, as with a SQL store whose events live in the database.
+/// state, as with a SQL store whose events live in the database. A plain engine's log:
+/// conditional appends (a clustered engine's) pass its filter by.
 #[derive(Default)]
 pub struct SenderStreamsLog {
     senders: MemoryEventLog,
 }
 
 #[async_trait]
-impl EventLog for SenderStreamsLog {
+impl LogWrapper for SenderStreamsLog {
+    fn inner(&self) -> &dyn EventLog {
+        &self.senders
+    }
+
     async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
         let kept: Vec<NewEvent> = events
             .into_iter()
@@ -46,22 +48,6 @@ impl EventLog for SenderStreamsLog {
             return Ok(());
         }
         self.senders.append(kept).await
-    }
-
-    async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        self.senders.read_after(after, limit).await
-    }
-
-    async fn load(&self, t: &str, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
-        self.senders.load(t, id).await
-    }
-
-    async fn sender_actions(
-        &self,
-        account: &AccountId,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<SenderAction>, StoreError> {
-        self.senders.sender_actions(account, since).await
     }
 }
 

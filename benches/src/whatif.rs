@@ -4,10 +4,9 @@
 //! before it is durable, which the real change would not).
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use plera_actors::store::{EventLog, NewEvent, SenderAction, StoreError, StoredEvent};
+use plera_actors::store::{EventLog, LogWrapper, NewEvent, StoreError};
 use plera_actors::{LeadDirectory, LeadProfile};
-use plera_domain::ids::{AccountId, LeadId, WorkspaceId};
+use plera_domain::ids::{LeadId, WorkspaceId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -74,7 +73,7 @@ impl LeadDirectory for CachedDirectory {
 /// Holds every append without a `StepStarted` (a tick's outcomes) and writes it with the next
 /// append that has one (the next tick's starts), or on [`WriteBehindLog::flush`]: models a driver
 /// that commits a tick's outcomes together with the next tick's `StepStarted`, one commit per tick
-/// instead of two.
+/// instead of two. A plain engine's log: conditional appends (a clustered engine's) pass it by.
 pub struct WriteBehindLog {
     inner: Arc<dyn EventLog>,
     pending: tokio::sync::Mutex<Vec<NewEvent>>,
@@ -107,7 +106,11 @@ impl WriteBehindLog {
 }
 
 #[async_trait]
-impl EventLog for WriteBehindLog {
+impl LogWrapper for WriteBehindLog {
+    fn inner(&self) -> &dyn EventLog {
+        &*self.inner
+    }
+
     async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
         let mut pending = self.pending.lock().await;
         let starts = events.iter().any(|e| e.event_type == "StepStarted");
@@ -118,21 +121,5 @@ impl EventLog for WriteBehindLog {
         let mut all = std::mem::take(&mut *pending);
         all.extend(events);
         self.inner.append(all).await
-    }
-
-    async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.read_after(after, limit).await
-    }
-
-    async fn load(&self, t: &str, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.load(t, id).await
-    }
-
-    async fn sender_actions(
-        &self,
-        account: &AccountId,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<SenderAction>, StoreError> {
-        self.inner.sender_actions(account, since).await
     }
 }

@@ -4,22 +4,24 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use plera_actors::store::{EventLog, NewEvent, SenderAction, StoreError, StoredEvent};
+use plera_actors::store::{
+    Condition, EventLog, LogWrapper, NewEvent, SenderAction, StoreError, StoredEvent, StoredText,
+};
 use plera_domain::ids::AccountId;
 use std::sync::{Arc, Mutex};
 
 /// What was asked of the store so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StoreCalls {
-    /// `append` calls.
+    /// `append` and `append_if` calls.
     pub appends: usize,
     /// Events appended.
     pub appended_events: usize,
     /// `load` calls, as (aggregate type, aggregate id).
     pub loads: Vec<(String, String)>,
-    /// `read_after` calls.
+    /// `read_after` and `read_text_after` calls.
     pub reads: usize,
-    /// Events returned by `read_after` and `load`.
+    /// Events returned by the reads and `load`.
     pub events_read: usize,
     /// `sender_actions` calls.
     pub sender_actions: usize,
@@ -55,22 +57,49 @@ impl CountingLog {
     fn count(&self, update: impl FnOnce(&mut StoreCalls)) {
         update(&mut self.calls.lock().unwrap_or_else(|e| e.into_inner()));
     }
+
+    fn appending(&self, events: &[NewEvent]) {
+        self.count(|c| {
+            c.appends += 1;
+            c.appended_events += events.len();
+        });
+    }
 }
 
 #[async_trait]
-impl EventLog for CountingLog {
+impl LogWrapper for CountingLog {
+    fn inner(&self) -> &dyn EventLog {
+        &*self.inner
+    }
+
     async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
-        let n = events.len();
-        self.count(|c| {
-            c.appends += 1;
-            c.appended_events += n;
-        });
+        self.appending(&events);
         self.inner.append(events).await
+    }
+
+    async fn append_if(
+        &self,
+        events: Vec<NewEvent>,
+        conditions: &[Condition],
+    ) -> Result<(), StoreError> {
+        self.appending(&events);
+        self.inner.append_if(events, conditions).await
     }
 
     async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         self.count(|c| c.reads += 1);
         let events = self.inner.read_after(after, limit).await?;
+        self.count(|c| c.events_read += events.len());
+        Ok(events)
+    }
+
+    async fn read_text_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredText>, StoreError> {
+        self.count(|c| c.reads += 1);
+        let events = self.inner.read_text_after(after, limit).await?;
         self.count(|c| c.events_read += events.len());
         Ok(events)
     }

@@ -2,9 +2,7 @@
 //! transaction, another process that wrote to an aggregate first.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use plera_actors::store::{Condition, EventLog, NewEvent, SenderAction, StoreError, StoredEvent};
-use plera_domain::ids::AccountId;
+use plera_actors::store::{Condition, EventLog, LogWrapper, NewEvent, StoreError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -45,7 +43,11 @@ impl FaultyLog {
 }
 
 #[async_trait]
-impl EventLog for FaultyLog {
+impl LogWrapper for FaultyLog {
+    fn inner(&self) -> &dyn EventLog {
+        &*self.inner
+    }
+
     async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
         self.refused(&events)?;
         self.inner.append(events).await
@@ -58,25 +60,5 @@ impl EventLog for FaultyLog {
     ) -> Result<(), StoreError> {
         self.refused(&events)?;
         self.inner.append_if(events, conditions).await
-    }
-
-    async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.read_after(after, limit).await
-    }
-
-    async fn load(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.load(aggregate_type, aggregate_id).await
-    }
-
-    async fn sender_actions(
-        &self,
-        account: &AccountId,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<SenderAction>, StoreError> {
-        self.inner.sender_actions(account, since).await
     }
 }

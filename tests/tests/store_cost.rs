@@ -88,3 +88,32 @@ async fn after_start_up_no_command_reads_the_log_however_long_the_history(kind: 
     assert!(start_up_reads[1] >= history[1], "{start_up_reads:?}");
     h.finish().await;
 }
+
+/// The counter sees every way in: a clustered engine's conditional appends and a view runner's
+/// reads as text count as appends and reads.
+#[tokio::test]
+async fn conditional_appends_and_reads_as_text_are_counted() {
+    use plera_actors::store::{EventLog, MemoryEventLog, NewEvent};
+    use plera_tests::CountingLog;
+    use std::sync::{Arc, Mutex};
+
+    let calls = Arc::new(Mutex::new(StoreCalls::default()));
+    let log: Arc<dyn EventLog> = Arc::new(CountingLog::new(
+        Arc::new(MemoryEventLog::new()),
+        calls.clone(),
+    ));
+    let noted = |sequence| NewEvent {
+        aggregate_type: "Note".into(),
+        aggregate_id: "n-1".into(),
+        sequence,
+        event_type: "Noted".into(),
+        event_version: "1".into(),
+        payload: Default::default(),
+    };
+    log.append(vec![noted(1)]).await.unwrap();
+    log.append_if(vec![noted(2), noted(3)], &[]).await.unwrap();
+    assert_eq!(log.read_text_after(0, 10).await.unwrap().len(), 3);
+    let counted = calls.lock().unwrap().clone();
+    assert_eq!((counted.appends, counted.appended_events), (2, 3));
+    assert_eq!((counted.reads, counted.events_read), (1, 3));
+}

@@ -1,11 +1,7 @@
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use plera_domain::ids::AccountId;
 use std::sync::Arc;
 
-use super::{
-    Condition, EventLog, Fence, NewEvent, SenderAction, StoreError, StoredEvent, StoredText,
-};
+use super::{Condition, EventLog, Fence, LogWrapper, NewEvent, StoreError};
 
 /// A log whose every append carries one fence: what an owned sender's desk writes through, so
 /// none of its appends lands once its lease moved to another process.
@@ -22,7 +18,11 @@ impl FencedLog {
 }
 
 #[async_trait]
-impl EventLog for FencedLog {
+impl LogWrapper for FencedLog {
+    fn inner(&self) -> &dyn EventLog {
+        &*self.inner
+    }
+
     async fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
         self.inner
             .append_if(events, &[Condition::Lease(self.fence.clone())])
@@ -37,33 +37,5 @@ impl EventLog for FencedLog {
         let mut all = conditions.to_vec();
         all.push(Condition::Lease(self.fence.clone()));
         self.inner.append_if(events, &all).await
-    }
-
-    async fn read_after(&self, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.read_after(after, limit).await
-    }
-
-    async fn read_text_after(
-        &self,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<StoredText>, StoreError> {
-        self.inner.read_text_after(after, limit).await
-    }
-
-    async fn load(
-        &self,
-        aggregate_type: &str,
-        aggregate_id: &str,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.load(aggregate_type, aggregate_id).await
-    }
-
-    async fn sender_actions(
-        &self,
-        account: &AccountId,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<SenderAction>, StoreError> {
-        self.inner.sender_actions(account, since).await
     }
 }

@@ -9,11 +9,13 @@ mod fenced;
 mod lease;
 mod memory;
 mod record;
+mod wrapper;
 
 pub use fenced::FencedLog;
 pub use lease::{node_resource, sender_resource, Condition, Fence, Lease, LeaseStore};
 pub use memory::MemoryEventLog;
 pub use record::{decode, Tracked};
+pub use wrapper::LogWrapper;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
