@@ -513,9 +513,9 @@ async fn incremental_catch_up_equals_rebuild(kind: Db) {
     .await;
 }
 
-/// A rebuild in small batches writes its rows in many flushes (every 25 batches), each with the
-/// checkpoints: the rows are those of the incremental runner, and a catch-up afterwards finds
-/// nothing left to do.
+/// A rebuild in small batches writes its rows in many flushes (every 25 batches on SQLite, 100
+/// on PostgreSQL), each with the checkpoints: the rows are those of the incremental runner, and a
+/// catch-up afterwards finds nothing left to do.
 async fn a_rebuild_written_in_many_flushes_equals_the_incremental_rows(kind: Db) {
     let events = stream().await;
     in_place(kind, move |place| async move {
@@ -524,10 +524,11 @@ async fn a_rebuild_written_in_many_flushes_equals_the_incremental_rows(kind: Db)
         let incremental = Views::with_batch(&store, 13);
         incremental.catch_up_all().await.expect("catch up");
         let expected = dump(&incremental).await;
-        let batch = 3;
+        let batch = 1;
         assert!(
-            events.len() > 25 * batch * 4,
-            "the stream makes several flushes"
+            events.len() > 100 * batch * 3,
+            "the stream makes three flushes and more on either database: {} events",
+            events.len()
         );
         let rebuilt = Views::with_batch(&store, batch);
         let counts = rebuilt.rebuild_all(|_, _| {}).await.expect("rebuild");
@@ -565,19 +566,27 @@ async fn a_rebuild_stopped_part_way_leaves_rows_as_of_its_checkpoints(kind: Db) 
     {
         let store = place.open().await;
         append(&store, events).await;
-        let rebuilding = Views::with_batch(&store, 3);
-        let half = events.len() as u64 / 2;
-        let (reached, half_way) = tokio::sync::watch::channel(0u64);
+        // Batches of one event: a flush every 25 events on SQLite, every 100 on PostgreSQL. A
+        // flush starts only once the one before it is written, so two thirds of the way (past
+        // the second flush on either database) at least one is on record.
+        let rebuilding = Views::with_batch(&store, 1);
+        let part = events.len() as u64 * 2 / 3;
+        assert!(
+            part > 200,
+            "two flushes before the stop: {} events",
+            events.len()
+        );
+        let (reached, part_way) = tokio::sync::watch::channel(0u64);
         let rebuild = tokio::spawn(rebuild_reporting(rebuilding.clone(), reached));
-        half_way
+        part_way
             .clone()
-            .wait_for(|done| *done >= half)
+            .wait_for(|done| *done > part)
             .await
-            .expect("the rebuild gets half way");
+            .expect("the rebuild gets two thirds of the way");
         rebuild.abort();
         assert!(
             rebuild.await.is_err_and(|e| e.is_cancelled()),
-            "the rebuild is stopped half way"
+            "the rebuild is stopped part way"
         );
         let counts = rebuilding.counts().await.expect("counts");
         let at = counts[0].position;

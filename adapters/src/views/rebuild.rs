@@ -22,17 +22,41 @@ use plera_projections::stage::{Row, Snapshot};
 use plera_projections::{Decoded, Projection};
 use tokio::sync::{mpsc, oneshot};
 
-use super::db::Db;
+use super::db::{Db, Dialect};
 use super::runner::{advance, decode, write_table, Runner};
 
-/// How many changes a rebuild keeps in memory before writing the rows (with the checkpoints):
-/// large enough that the writes are a few bulk statements per table, small enough that a
-/// rebuild beside a live engine holds SQLite's write lock for a moment only.
-const REBUILD_FLUSH_ROWS: usize = 50_000;
+/// When a rebuild writes the rows its folds changed, with the checkpoints: once this many rows
+/// changed or this many batches were folded since the last write, whichever comes first, and at
+/// the end. A rebuild's progress is on record, and survives a crash, at least this often.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FlushDue {
+    rows: usize,
+    batches: usize,
+}
 
-/// How many batches a rebuild folds at most between two writes (a rebuild's progress is on
-/// record, and survives a crash, at least this often).
-const REBUILD_FLUSH_BATCHES: usize = 25;
+impl FlushDue {
+    /// SQLite: 50,000 rows or 25 batches. The writes are a few bulk statements per table, and the
+    /// write lock, which a live engine's appends queue behind, is held for a moment only.
+    /// PostgreSQL: four times as many. There a view write locks only its own rows, and the
+    /// server's index maintenance is most of a rebuild's cost. Each write takes every row changed
+    /// since the last one, so a row that keeps changing is written once per interval, each time
+    /// with an entry in each of its table's indexes: longer intervals write fewer rows again.
+    /// Measured on a million events, 65,181–87,092 events/s against 59,845–61,079 (BENCHMARKS.md
+    /// §2, session 12); 8 and 16 times were no faster.
+    fn on(dialect: Dialect) -> Self {
+        let sqlite = Self {
+            rows: 50_000,
+            batches: 25,
+        };
+        match dialect {
+            Dialect::Sqlite => sqlite,
+            Dialect::Postgres => Self {
+                rows: sqlite.rows * 4,
+                batches: sqlite.batches * 4,
+            },
+        }
+    }
+}
 
 /// How many batches a keeper may have waiting: enough that a slow view does not hold up the
 /// others for one batch's fold, few enough that the decoded batches held stay small.
@@ -44,8 +68,7 @@ impl Runner<'_> {
     /// written by an earlier batch of this rebuild, so the rows stay in memory (a complete
     /// [`Snapshot`] per view, owned by its keeper, see the module): each batch is folded once,
     /// with nothing to load, and the rows it changed are written in bulk, with the checkpoints,
-    /// every [`REBUILD_FLUSH_BATCHES`] batches or about [`REBUILD_FLUSH_ROWS`] changes, and at
-    /// the end. `progress(done, total)` follows each batch handed to the views.
+    /// as often as [`FlushDue`] says for the database, and at the end. `progress(done, total)` follows each batch handed to the views.
     ///
     /// The rows written are exactly those [`Runner::run`] writes: the same folds over the same
     /// batches, each seeing the rows as they stand. If another runner (another process) moved a
@@ -96,6 +119,7 @@ impl Runner<'_> {
         progress: &mut (dyn FnMut(u64, u64) + Send),
     ) -> Result<Fed, ViewError> {
         let (mut at, mut flushed, mut batches, mut changed_at_flush) = (0u64, 0u64, 0usize, 0);
+        let due = FlushDue::on(self.db.dialect());
         let mut total = None;
         let mut next = self.read_decoded(0).await?;
         // The last flush that fell due: its rows gathered from the keepers, then written, while
@@ -134,7 +158,7 @@ impl Runner<'_> {
             (at, batches) = (last, batches + 1);
             progress(at, total.max(at));
             let rows = changed.load(Ordering::Relaxed);
-            if rows - changed_at_flush >= REBUILD_FLUSH_ROWS || batches >= REBUILD_FLUSH_BATCHES {
+            if rows - changed_at_flush >= due.rows || batches >= due.batches {
                 if !self.start_flush(&mut writing, keepers, flushed, at).await? {
                     return Ok(Fed::Moved);
                 }
