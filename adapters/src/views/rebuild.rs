@@ -68,7 +68,8 @@ impl Runner<'_> {
     /// written by an earlier batch of this rebuild, so the rows stay in memory (a complete
     /// [`Snapshot`] per view, owned by its keeper, see the module): each batch is folded once,
     /// with nothing to load, and the rows it changed are written in bulk, with the checkpoints,
-    /// as often as [`FlushDue`] says for the database, and at the end. `progress(done, total)` follows each batch handed to the views.
+    /// as often as [`FlushDue`] says for the database, and at the end. `progress(done, total)`
+    /// follows each batch handed to the views.
     ///
     /// The rows written are exactly those [`Runner::run`] writes: the same folds over the same
     /// batches, each seeing the rows as they stand. If another runner (another process) moved a
