@@ -55,17 +55,16 @@ async fn once(
     views.catch_up_all().await.map_err(|e| e.to_string())?;
     // The engines the callers deliver to: the rig's, or clustered nodes started after the
     // set-up (each reads the log at start and again before each run it decides).
-    let (mut targets, mut node_stores) = (vec![rig.engine.clone()], Vec::new());
-    if nodes > 0 {
-        targets.clear();
-        let ids = Arc::new(SequentialIds::default());
-        for i in 0..nodes {
-            let (node_store, node) =
-                open_node(db.url(), i, &rig, &ids, |log, dir| (log, dir)).await?;
-            targets.push(node);
-            node_stores.push(node_store);
-        }
+    let ids = Arc::new(SequentialIds::default());
+    let mut clustered = Vec::with_capacity(nodes);
+    for i in 0..nodes {
+        clustered.push(open_node(db.url(), i, &rig, &ids, |log, dir| (log, dir)).await?);
     }
+    let targets: Vec<Engine> = if clustered.is_empty() {
+        vec![rig.engine.clone()]
+    } else {
+        clustered.iter().map(|(_, node)| node.clone()).collect()
+    };
     let now = rig.clock.now();
     let mut deliveries: Vec<InboundEvent> = Vec::new();
     for (i, (_, lead, account)) in rig.sequences.iter().enumerate() {
@@ -152,10 +151,9 @@ async fn once(
             "the inbox shows {replied} answered threads of {unique}"
         ));
     }
-    if nodes > 0 {
-        for node in targets {
-            node.shutdown().await;
-        }
+    let (node_stores, node_engines): (Vec<_>, Vec<_>) = clustered.into_iter().unzip();
+    for node in node_engines {
+        node.shutdown().await;
     }
     for node_store in node_stores {
         node_store.close().await;
