@@ -494,6 +494,7 @@ async fn an_older_plera_database_is_refused_for_reading_and_migrated_for_the_vie
         ];
         let mut undo = String::from(
             "ALTER TABLE projection_checkpoints DROP COLUMN version; \
+             ALTER TABLE projection_checkpoints DROP COLUMN deferred_indexes; \
              DELETE FROM _sqlx_migrations WHERE version > 1;",
         );
         for table in place.tables().await {

@@ -423,6 +423,49 @@ async fn append(store: &Store, events: &[StoredEvent]) {
     }
 }
 
+/// Every index of the place's database (name and definition), and the rebuilds' records of
+/// dropped ones (`projection_checkpoints.deferred_indexes` that are not NULL), read on a
+/// connection of the test's own.
+async fn indexes(place: &Place) -> (BTreeMap<String, String>, Vec<String>) {
+    let (catalog, deferred) = (
+        match place {
+            Place::Sqlite(_) => {
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            }
+            Place::Postgres(_) => {
+                "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+            }
+        },
+        "SELECT deferred_indexes FROM projection_checkpoints WHERE deferred_indexes IS NOT NULL",
+    );
+    match place {
+        Place::Sqlite(_) => {
+            let mut conn = sqlx::SqliteConnection::connect(&place.url())
+                .await
+                .expect("connect");
+            let found = sqlx::query_as(catalog).fetch_all(&mut conn).await;
+            let recorded = sqlx::query_scalar(deferred).fetch_all(&mut conn).await;
+            let _ = conn.close().await;
+            (
+                found.expect("indexes").into_iter().collect(),
+                recorded.expect("records"),
+            )
+        }
+        Place::Postgres(_) => {
+            let mut conn = sqlx::PgConnection::connect(&place.url())
+                .await
+                .expect("connect");
+            let found = sqlx::query_as(catalog).fetch_all(&mut conn).await;
+            let recorded = sqlx::query_scalar(deferred).fetch_all(&mut conn).await;
+            let _ = conn.close().await;
+            (
+                found.expect("indexes").into_iter().collect(),
+                recorded.expect("records"),
+            )
+        }
+    }
+}
+
 /// Every view table, in key order.
 async fn dump(views: &Views) -> BTreeMap<&'static str, Vec<Vec<Value>>> {
     let mut out = BTreeMap::new();
@@ -520,6 +563,11 @@ async fn a_rebuild_written_in_many_flushes_equals_the_incremental_rows(kind: Db)
     let events = stream().await;
     in_place(kind, move |place| async move {
         let store = place.open().await;
+        let migrated = indexes(&place).await;
+        assert!(
+            migrated.0.keys().any(|name| name == "inbox_threads_recent"),
+            "the views' indexes are read: {migrated:?}"
+        );
         append(&store, events).await;
         let incremental = Views::with_batch(&store, 13);
         incremental.catch_up_all().await.expect("catch up");
@@ -534,6 +582,11 @@ async fn a_rebuild_written_in_many_flushes_equals_the_incremental_rows(kind: Db)
         let counts = rebuilt.rebuild_all(|_, _| {}).await.expect("rebuild");
         assert!(counts.iter().all(|c| c.position == events.len() as u64));
         assert_eq!(dump(&rebuilt).await, expected, "rebuild in many flushes");
+        assert_eq!(
+            indexes(&place).await,
+            migrated,
+            "the indexes a rebuild drops are built again, as they were, and nothing is left on record"
+        );
         assert_eq!(
             rebuilt.catch_up_all().await.expect("catch up"),
             events.len() as u64
@@ -565,6 +618,7 @@ async fn a_rebuild_stopped_part_way_leaves_rows_as_of_its_checkpoints(kind: Db) 
     let place = Place::new(kind).await;
     {
         let store = place.open().await;
+        let migrated = indexes(&place).await;
         append(&store, events).await;
         // Batches of one event: a flush every 25 events on SQLite, every 100 on PostgreSQL. A
         // flush starts only once the one before it is written, so two thirds of the way (past
@@ -596,6 +650,24 @@ async fn a_rebuild_stopped_part_way_leaves_rows_as_of_its_checkpoints(kind: Db) 
             "stopped after a flush, before the end: {at}"
         );
         let stopped = dump(&rebuilding).await;
+        // The views' secondary indexes were dropped for the replay and are still on record, to
+        // be built by the next runner (the `catch_up_all` below).
+        let (left, recorded) = indexes(&place).await;
+        let dropped: Vec<&String> = migrated
+            .0
+            .keys()
+            .filter(|i| !left.contains_key(*i))
+            .collect();
+        assert!(
+            dropped.iter().any(|i| *i == "inbox_messages_thread"),
+            "a stopped rebuild's indexes stay dropped: {dropped:?}"
+        );
+        assert!(
+            dropped
+                .iter()
+                .all(|i| recorded.iter().any(|r| r.contains(i.as_str()))),
+            "every dropped index is on record: {dropped:?} in {recorded:?}"
+        );
         // The incremental runner over the log up to the checkpoint, in a place of its own.
         let other = Place::new(kind).await;
         {
@@ -614,6 +686,11 @@ async fn a_rebuild_stopped_part_way_leaves_rows_as_of_its_checkpoints(kind: Db) 
             views.catch_up_all().await.expect("catch up to the end");
             let finished = rebuilding.catch_up_all().await.expect("finish the rebuild");
             assert_eq!(finished, events.len() as u64);
+            assert_eq!(
+                indexes(&place).await,
+                migrated,
+                "the next runner builds the indexes on record"
+            );
             let (rows, expected) = (dump(&rebuilding).await, dump(&views).await);
             assert!(rows == expected, "the rows of a finished rebuild");
             reference.close().await;
@@ -651,6 +728,7 @@ async fn a_rebuild_racing_another_runner_ends_with_the_same_rows(kind: Db) {
     let events = stream().await;
     in_place(kind, move |place| async move {
         let store = place.open().await;
+        let migrated = indexes(&place).await;
         append(&store, events).await;
         let reference = Views::with_batch(&store, 40);
         reference.catch_up_all().await.expect("catch up");
@@ -669,6 +747,9 @@ async fn a_rebuild_racing_another_runner_ends_with_the_same_rows(kind: Db) {
             assert!(counts.iter().all(|c| c.position == events.len() as u64));
             assert_eq!(rb, events.len() as u64);
             assert_eq!(dump(&rebuilding).await, expected);
+            // The other runner may build the rebuild's indexes before the rebuild does: each
+            // is built once, and none is left on record.
+            assert_eq!(indexes(&place).await, migrated);
         }
         store.close().await;
     })

@@ -220,6 +220,31 @@ impl Tx {
         }
     }
 
+    /// Runs a query inside the transaction (it sees the transaction's own writes and, on SQLite,
+    /// nobody else's meanwhile); `kinds` are the result columns' kinds.
+    pub(crate) async fn fetch(
+        &mut self,
+        sql: &Sql<'_>,
+        kinds: &[Kind],
+    ) -> Result<Vec<Vec<Value>>, ViewError> {
+        match self {
+            Tx::Sqlite(tx) => {
+                let rows = bind_sqlite(sqlx::query(sql.text()), &sql.params)?
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(storage)?;
+                rows.iter().map(|r| decode_sqlite(r, kinds)).collect()
+            }
+            Tx::Postgres(tx) => {
+                let rows = bind_pg(sqlx::query(sql.text()), &sql.params)?
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(storage)?;
+                rows.iter().map(|r| decode_pg(r, kinds)).collect()
+            }
+        }
+    }
+
     /// Commits.
     pub(crate) async fn commit(self) -> Result<(), ViewError> {
         match self {

@@ -6,6 +6,7 @@
 //! Tables and columns are documented in `migrations/*/0002_views.sql`.
 
 mod db;
+mod indexes;
 mod queries;
 mod rebuild;
 mod runner;
@@ -227,6 +228,7 @@ impl Views {
 
     /// Empties `views` and replays the log into them, holding the runner lock throughout (the
     /// rebuild keeps the rows in memory: nothing else of this process may write them meanwhile).
+    /// Their secondary indexes are dropped for the replay and built at its end ([`indexes`]).
     async fn rebuild_views(
         &self,
         views: &[Arc<dyn Projection>],
@@ -237,7 +239,13 @@ impl Views {
         let borrowed: Vec<&dyn Projection> = views.iter().map(|v| v.as_ref()).collect();
         runner.prepare(&borrowed).await?;
         runner.reset(&borrowed).await?;
-        runner.rebuild(views, progress).await
+        runner.defer_indexes(&borrowed).await?;
+        let rebuilt = runner.rebuild(views, progress).await;
+        // Built even after a failed replay, whose rows stand as of the last flush; should the
+        // database be what failed, the next runner's `prepare` builds them.
+        let restored = runner.restore_indexes(&borrowed).await;
+        let at = rebuilt?;
+        restored.map(|()| at)
     }
 }
 

@@ -36,13 +36,23 @@ pub(crate) struct Runner<'a> {
 pub(crate) struct Checkpoint {
     pub(crate) position: u64,
     pub(crate) version: i64,
+    /// Whether a rebuild's dropped indexes are on record, to build ([`super::indexes`]).
+    pub(crate) deferred: bool,
 }
 
 impl Runner<'_> {
-    /// Creates missing checkpoints and rebuilds (from 0) every view whose stored fold version is
-    /// not the code's.
+    /// Creates missing checkpoints, builds the indexes a stopped rebuild left on record, and
+    /// rebuilds (from 0) every view whose stored fold version is not the code's.
     pub(crate) async fn prepare(&self, views: &[&dyn Projection]) -> Result<(), ViewError> {
         let stored = self.checkpoints(views).await?;
+        let deferred: Vec<&dyn Projection> = views
+            .iter()
+            .copied()
+            .filter(|v| stored.get(v.name()).is_some_and(|c| c.deferred))
+            .collect();
+        if !deferred.is_empty() {
+            self.restore_indexes(&deferred).await?;
+        }
         let missing: Vec<&dyn Projection> = views
             .iter()
             .copied()
@@ -101,7 +111,10 @@ impl Runner<'_> {
         views: &[&dyn Projection],
     ) -> Result<BTreeMap<String, Checkpoint>, ViewError> {
         let mut sql = Sql::new(self.db.dialect());
-        sql.push("SELECT name, position, version FROM projection_checkpoints WHERE name IN (");
+        sql.push(
+            "SELECT name, position, version, deferred_indexes FROM projection_checkpoints \
+             WHERE name IN (",
+        );
         for (i, view) in views.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
@@ -111,16 +124,19 @@ impl Runner<'_> {
         sql.push(")");
         let rows = self
             .db
-            .fetch(&sql, &[Kind::Text, Kind::Int, Kind::Int])
+            .fetch(&sql, &[Kind::Text, Kind::Int, Kind::Int, Kind::Text])
             .await?;
         let mut out = BTreeMap::new();
         for row in rows {
-            if let [Value::Text(name), Value::Int(position), Value::Int(version)] = row.as_slice() {
+            if let [Value::Text(name), Value::Int(position), Value::Int(version), deferred] =
+                row.as_slice()
+            {
                 out.insert(
                     name.clone(),
                     Checkpoint {
                         position: u64::try_from(*position).unwrap_or(0),
                         version: *version,
+                        deferred: *deferred != Value::Null,
                     },
                 );
             }
