@@ -438,31 +438,22 @@ async fn indexes(place: &Place) -> (BTreeMap<String, String>, Vec<String>) {
         },
         "SELECT deferred_indexes FROM projection_checkpoints WHERE deferred_indexes IS NOT NULL",
     );
+    // The same queries on either connection type.
+    macro_rules! read {
+        ($connection:ty) => {{
+            let mut conn = <$connection>::connect(&place.url()).await.expect("connect");
+            let found = sqlx::query_as(catalog).fetch_all(&mut conn).await;
+            let recorded = sqlx::query_scalar(deferred).fetch_all(&mut conn).await;
+            let _ = conn.close().await;
+            (
+                found.expect("indexes").into_iter().collect(),
+                recorded.expect("records"),
+            )
+        }};
+    }
     match place {
-        Place::Sqlite(_) => {
-            let mut conn = sqlx::SqliteConnection::connect(&place.url())
-                .await
-                .expect("connect");
-            let found = sqlx::query_as(catalog).fetch_all(&mut conn).await;
-            let recorded = sqlx::query_scalar(deferred).fetch_all(&mut conn).await;
-            let _ = conn.close().await;
-            (
-                found.expect("indexes").into_iter().collect(),
-                recorded.expect("records"),
-            )
-        }
-        Place::Postgres(_) => {
-            let mut conn = sqlx::PgConnection::connect(&place.url())
-                .await
-                .expect("connect");
-            let found = sqlx::query_as(catalog).fetch_all(&mut conn).await;
-            let recorded = sqlx::query_scalar(deferred).fetch_all(&mut conn).await;
-            let _ = conn.close().await;
-            (
-                found.expect("indexes").into_iter().collect(),
-                recorded.expect("records"),
-            )
-        }
+        Place::Sqlite(_) => read!(sqlx::SqliteConnection),
+        Place::Postgres(_) => read!(sqlx::PgConnection),
     }
 }
 
