@@ -17,7 +17,7 @@ use plera_domain::ids::{AccountId, CampaignId, LeadId, OwnerId, ProviderAccountI
 use plera_domain::play::Play;
 use plera_domain::ports::{AccountStatusSignal, Clock, InboundEvent};
 use plera_domain::values::{Channel, ConnectionDegree, Tier, WorkingHours};
-use plera_projections::queries::{InboxFilter, ViewQueries};
+use plera_projections::queries::{InboxFilter, ViewError, ViewQueries};
 use plera_projections::rows::{KeyPart, Kind, Record, Table, Value};
 use plera_projections::stage::{Outcome, Snapshot, Stage};
 use plera_projections::{Decoded, Projection, ProjectionError};
@@ -457,6 +457,21 @@ async fn indexes(place: &Place) -> (BTreeMap<String, String>, Vec<String>) {
     }
 }
 
+/// Runs `sql` on a connection of the test's own.
+async fn execute(place: &Place, sql: &'static str) {
+    macro_rules! run {
+        ($connection:ty) => {{
+            let mut conn = <$connection>::connect(&place.url()).await.expect("connect");
+            sqlx::query(sql).execute(&mut conn).await.expect(sql);
+            let _ = conn.close().await;
+        }};
+    }
+    match place {
+        Place::Sqlite(_) => run!(sqlx::SqliteConnection),
+        Place::Postgres(_) => run!(sqlx::PgConnection),
+    }
+}
+
 /// Every view table, in key order.
 async fn dump(views: &Views) -> BTreeMap<&'static str, Vec<Vec<Value>>> {
     let mut out = BTreeMap::new();
@@ -799,6 +814,62 @@ async fn a_restarted_runner_counts_nothing_twice(kind: Db) {
         store.close().await;
     })
     .await;
+}
+
+/// A record of dropped indexes that cannot be read (edited by hand, say) stops the runner with
+/// an error that names the view and the column, and nothing moves; once the column is cleared the
+/// runner goes on from where it was.
+async fn an_unreadable_index_record_stops_the_runner_with_a_clear_error(kind: Db) {
+    let events = stream().await;
+    in_place(kind, move |place| async move {
+        let (first, second) = events.split_at(events.len() / 2);
+        let store = place.open().await;
+        append(&store, first).await;
+        let views = Views::with_batch(&store, 100);
+        views.catch_up_all().await.expect("catch up");
+        let before = dump(&views).await;
+        execute(
+            &place,
+            "UPDATE projection_checkpoints SET deferred_indexes = 'not json' WHERE name = 'inbox'",
+        )
+        .await;
+        append(&store, second).await;
+        match views.catch_up_all().await {
+            Err(ViewError::Corrupt(reason)) => assert!(
+                reason.contains("view inbox")
+                    && reason.contains("projection_checkpoints.deferred_indexes"),
+                "{reason}"
+            ),
+            other => panic!("an unreadable record is an error: {other:?}"),
+        }
+        assert_eq!(dump(&views).await, before, "nothing was written");
+        let counts = views.counts().await.expect("counts");
+        assert!(
+            counts.iter().all(|c| c.position == first.len() as u64),
+            "{counts:?}"
+        );
+        execute(
+            &place,
+            "UPDATE projection_checkpoints SET deferred_indexes = NULL WHERE name = 'inbox'",
+        )
+        .await;
+        assert_eq!(
+            views.catch_up_all().await.expect("catch up"),
+            events.len() as u64
+        );
+        store.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unreadable_index_record_stops_the_runner_with_a_clear_error_on_sqlite() {
+    an_unreadable_index_record_stops_the_runner_with_a_clear_error(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn an_unreadable_index_record_stops_the_runner_with_a_clear_error_on_postgres() {
+    an_unreadable_index_record_stops_the_runner_with_a_clear_error(Db::Postgres).await;
 }
 
 #[tokio::test]

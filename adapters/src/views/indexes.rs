@@ -81,7 +81,9 @@ impl Runner<'_> {
             };
             let recorded: Vec<Index> = serde_json::from_str(record).map_err(|e| {
                 ViewError::Corrupt(format!(
-                    "the indexes recorded for view {}: {e}",
+                    "the indexes a rebuild of view {} dropped cannot be read from \
+                     projection_checkpoints.deferred_indexes ({e}); build them as \
+                     migrations/*/0002_views.sql does, then set that column to NULL",
                     view.name()
                 ))
             })?;
