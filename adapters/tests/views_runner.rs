@@ -872,6 +872,30 @@ async fn an_unreadable_index_record_stops_the_runner_with_a_clear_error_on_postg
     an_unreadable_index_record_stops_the_runner_with_a_clear_error(Db::Postgres).await;
 }
 
+/// An index that backs a constraint is left alone by a rebuild, though it is not unique (an
+/// exclusion constraint's, PostgreSQL only): `DROP INDEX` would refuse it and fail the rebuild.
+#[tokio::test]
+async fn a_rebuild_leaves_a_constraint_s_index_alone_on_postgres() {
+    let events = stream().await;
+    in_place(Db::Postgres, move |place| async move {
+        let store = place.open().await;
+        execute(
+            &place,
+            "ALTER TABLE inbox_sequences ADD CONSTRAINT one_row_per_sequence \
+             EXCLUDE USING btree (sequence_id WITH =)",
+        )
+        .await;
+        let with_constraint = indexes(&place).await;
+        assert!(with_constraint.0.contains_key("one_row_per_sequence"));
+        append(&store, events).await;
+        let views = Views::with_batch(&store, 500);
+        views.rebuild_all(|_, _| {}).await.expect("rebuild");
+        assert_eq!(indexes(&place).await, with_constraint);
+        store.close().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_restarted_runner_counts_nothing_twice_on_sqlite() {
     a_restarted_runner_counts_nothing_twice(Db::Sqlite).await;

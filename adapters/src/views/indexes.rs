@@ -125,9 +125,13 @@ async fn secondary_indexes(
         ),
         // `to_regclass` finds each table as the views' statements do, through the search path;
         // an index's `regclass` text is its name as that path needs it, quoted where it must be.
+        // An index that backs a constraint (an exclusion constraint is not unique) is not ours
+        // to drop: `DROP INDEX` would refuse it.
         Dialect::Postgres => sql.push(
             "SELECT x.indexrelid::regclass::text, pg_get_indexdef(x.indexrelid) \
-             FROM pg_index AS x WHERE NOT x.indisunique AND x.indrelid IN (",
+             FROM pg_index AS x WHERE NOT x.indisunique \
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = x.indexrelid) \
+             AND x.indrelid IN (",
         ),
     };
     for (n, table) in view.tables().iter().enumerate() {
