@@ -3,7 +3,8 @@
 //! the CLI and the engine use. The folds themselves are `plera-projections`' pure code; this module
 //! is the only one that touches their storage.
 //!
-//! Tables and columns are documented in `migrations/*/0002_views.sql`.
+//! Tables and columns are documented in `migrations/*/0002_views.sql`; the record of the indexes
+//! a rebuild dropped (`indexes`) in `0004_views_deferred_indexes.sql`.
 
 mod db;
 mod indexes;
