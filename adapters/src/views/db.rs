@@ -165,20 +165,8 @@ impl Db {
         kinds: &[Kind],
     ) -> Result<Vec<Vec<Value>>, ViewError> {
         match self {
-            Db::Sqlite { reader, .. } => {
-                let rows = bind_sqlite(sqlx::query(sql.text()), &sql.params)?
-                    .fetch_all(reader)
-                    .await
-                    .map_err(storage)?;
-                rows.iter().map(|r| decode_sqlite(r, kinds)).collect()
-            }
-            Db::Postgres(pool) => {
-                let rows = bind_pg(sqlx::query(sql.text()), &sql.params)?
-                    .fetch_all(pool)
-                    .await
-                    .map_err(storage)?;
-                rows.iter().map(|r| decode_pg(r, kinds)).collect()
-            }
+            Db::Sqlite { reader, .. } => fetch_sqlite(reader, sql, kinds).await,
+            Db::Postgres(pool) => fetch_pg(pool, sql, kinds).await,
         }
     }
 
@@ -228,20 +216,8 @@ impl Tx {
         kinds: &[Kind],
     ) -> Result<Vec<Vec<Value>>, ViewError> {
         match self {
-            Tx::Sqlite(tx) => {
-                let rows = bind_sqlite(sqlx::query(sql.text()), &sql.params)?
-                    .fetch_all(&mut **tx)
-                    .await
-                    .map_err(storage)?;
-                rows.iter().map(|r| decode_sqlite(r, kinds)).collect()
-            }
-            Tx::Postgres(tx) => {
-                let rows = bind_pg(sqlx::query(sql.text()), &sql.params)?
-                    .fetch_all(&mut **tx)
-                    .await
-                    .map_err(storage)?;
-                rows.iter().map(|r| decode_pg(r, kinds)).collect()
-            }
+            Tx::Sqlite(tx) => fetch_sqlite(&mut **tx, sql, kinds).await,
+            Tx::Postgres(tx) => fetch_pg(&mut **tx, sql, kinds).await,
         }
     }
 
@@ -353,6 +329,38 @@ fn bind_pg<'q>(
         };
     }
     Ok(query)
+}
+
+/// Runs a query on SQLite, on a pool or inside a transaction ([`Db::fetch`], [`Tx::fetch`]).
+async fn fetch_sqlite<'c, E>(
+    executor: E,
+    sql: &Sql<'_>,
+    kinds: &[Kind],
+) -> Result<Vec<Vec<Value>>, ViewError>
+where
+    E: sqlx::Executor<'c, Database = Sqlite>,
+{
+    let rows = bind_sqlite(sqlx::query(sql.text()), &sql.params)?
+        .fetch_all(executor)
+        .await
+        .map_err(storage)?;
+    rows.iter().map(|r| decode_sqlite(r, kinds)).collect()
+}
+
+/// Runs a query on PostgreSQL, on a pool or inside a transaction ([`Db::fetch`], [`Tx::fetch`]).
+async fn fetch_pg<'c, E>(
+    executor: E,
+    sql: &Sql<'_>,
+    kinds: &[Kind],
+) -> Result<Vec<Vec<Value>>, ViewError>
+where
+    E: sqlx::Executor<'c, Database = Postgres>,
+{
+    let rows = bind_pg(sqlx::query(sql.text()), &sql.params)?
+        .fetch_all(executor)
+        .await
+        .map_err(storage)?;
+    rows.iter().map(|r| decode_pg(r, kinds)).collect()
 }
 
 fn decode_sqlite(row: &SqliteRow, kinds: &[Kind]) -> Result<Vec<Value>, ViewError> {
